@@ -1,0 +1,1 @@
+//! kxy-id-server

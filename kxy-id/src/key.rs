@@ -1,0 +1,265 @@
+//! Segment keys and segments.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The longest a key part (system code, database, table or field name) may be, in characters.
+///
+/// Every backend stores keys of `4 * MAX_PART_CHARS + 3` characters.
+pub const MAX_PART_CHARS: usize = 128;
+
+/// The longest a whole key (`system:db:table:field`) may be, in characters.
+pub const MAX_KEY_CHARS: usize = 4 * MAX_PART_CHARS + 3;
+
+/// Names one counter: `{system_code}:{db_name}:{table_name}:{field_name}`, lower-cased.
+///
+/// Lower-casing follows the old service, so `Shop:Orders:T:ID` and `shop:orders:t:id`
+/// are the same counter. Parts may contain any printable character (unicode, `-`, `:`,
+/// spaces); control characters and empty parts are refused.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SegmentKey {
+    /// The whole key, `system:db:table:field`, lower-cased.
+    full: String,
+    /// Byte lengths of the four parts inside `full`, so the parts can be borrowed back.
+    lens: [usize; 4],
+}
+
+impl SegmentKey {
+    /// Builds and validates a key from its four parts.
+    pub fn new(
+        system_code: &str,
+        db_name: &str,
+        table_name: &str,
+        field_name: &str,
+    ) -> Result<Self> {
+        let parts = [
+            ("system_code", system_code),
+            ("db_name", db_name),
+            ("table_name", table_name),
+            ("field_name", field_name),
+        ];
+        let mut full = String::with_capacity(
+            system_code.len() + db_name.len() + table_name.len() + field_name.len() + 3,
+        );
+        let mut lens = [0usize; 4];
+        for (i, (what, part)) in parts.iter().enumerate() {
+            let lower = part.to_lowercase();
+            validate_part(what, &lower)?;
+            if i > 0 {
+                full.push(':');
+            }
+            lens[i] = lower.len();
+            full.push_str(&lower);
+        }
+        Ok(SegmentKey { full, lens })
+    }
+
+    /// Parses a stored key string (`system:db:table:field`) back into a key.
+    ///
+    /// Parts may themselves contain `:`; the first three colons separate the parts and the
+    /// rest belongs to the field name. The result's [`as_str`](Self::as_str) equals the
+    /// lower-cased input, so a key read from [`SegmentAllocator::list`](crate::SegmentAllocator::list)
+    /// names exactly the counter it was read from.
+    pub fn parse(key: &str) -> Result<Self> {
+        let mut it = key.splitn(4, ':');
+        match (it.next(), it.next(), it.next(), it.next()) {
+            (Some(s), Some(d), Some(t), Some(f)) => SegmentKey::new(s, d, t, f),
+            _ => Err(Error::InvalidKey {
+                reason: format!("{key:?} is not of the form system:db:table:field"),
+            }),
+        }
+    }
+
+    /// The whole key, `system:db:table:field`, as the stores keep it.
+    pub fn as_str(&self) -> &str {
+        &self.full
+    }
+
+    fn part(&self, index: usize) -> &str {
+        let start: usize = self.lens[..index].iter().sum::<usize>() + index;
+        &self.full[start..start + self.lens[index]]
+    }
+
+    /// The system code, lower-cased.
+    pub fn system_code(&self) -> &str {
+        self.part(0)
+    }
+
+    /// The database name, lower-cased.
+    pub fn db_name(&self) -> &str {
+        self.part(1)
+    }
+
+    /// The table name, lower-cased.
+    pub fn table_name(&self) -> &str {
+        self.part(2)
+    }
+
+    /// The field name, lower-cased.
+    pub fn field_name(&self) -> &str {
+        self.part(3)
+    }
+}
+
+fn validate_part(what: &str, part: &str) -> Result<()> {
+    if part.trim().is_empty() {
+        return Err(Error::InvalidKey {
+            reason: format!("{what} must not be empty"),
+        });
+    }
+    let chars = part.chars().count();
+    if chars > MAX_PART_CHARS {
+        return Err(Error::InvalidKey {
+            reason: format!(
+                "{what} is {chars} characters long; at most {MAX_PART_CHARS} are allowed"
+            ),
+        });
+    }
+    if part.trim() != part {
+        return Err(Error::InvalidKey {
+            reason: format!("{what} must not start or end with white space"),
+        });
+    }
+    if part.chars().any(char::is_control) {
+        return Err(Error::InvalidKey {
+            reason: format!("{what} must not contain control characters"),
+        });
+    }
+    Ok(())
+}
+
+impl fmt::Display for SegmentKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
+impl fmt::Debug for SegmentKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SegmentKey({:?})", self.full)
+    }
+}
+
+/// A range of IDs handed out together: every integer in `start..=end` belongs to one caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Segment {
+    /// The first ID of the range.
+    pub start: i64,
+    /// The last ID of the range (inclusive).
+    pub end: i64,
+}
+
+impl Segment {
+    /// The segment that ends at `end` and holds `count` IDs.
+    ///
+    /// `count` must be at least 1 and `end - count + 1` must not underflow; allocators
+    /// only call this with the value they just stored, which guarantees both.
+    pub fn ending_at(end: i64, count: i64) -> Segment {
+        Segment {
+            start: end - count + 1,
+            end,
+        }
+    }
+
+    /// How many IDs the segment holds.
+    pub fn len(&self) -> u64 {
+        (self.end as i128 - self.start as i128 + 1) as u64
+    }
+
+    /// `true` when the segment holds no ID (never the case for allocated segments).
+    pub fn is_empty(&self) -> bool {
+        self.end < self.start
+    }
+}
+
+/// Checks an allocation count (`1..=i64::MAX`).
+pub(crate) fn check_count(count: i64) -> Result<()> {
+    if count < 1 {
+        return Err(Error::InvalidCount { count });
+    }
+    Ok(())
+}
+
+/// Checks a counter value (`0..=i64::MAX`).
+pub(crate) fn check_value(value: i64) -> Result<()> {
+    if value < 0 {
+        return Err(Error::InvalidValue { value });
+    }
+    Ok(())
+}
+
+/// The largest counter value from which `count` more IDs can still be handed out.
+pub(crate) fn ceiling_for(count: i64) -> i64 {
+    i64::MAX - count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_lower_cased_and_displayed_with_colons() {
+        let key = SegmentKey::new("Shop", "Orders-DB", "T_Order", "ID").unwrap();
+        assert_eq!(key.to_string(), "shop:orders-db:t_order:id");
+        assert_eq!(key.system_code(), "shop");
+        assert_eq!(key.db_name(), "orders-db");
+        assert_eq!(key.table_name(), "t_order");
+        assert_eq!(key.field_name(), "id");
+    }
+
+    #[test]
+    fn unicode_parts_keep_their_boundaries() {
+        let key = SegmentKey::new("系统", "ÄÖ", "a:b", "Ω").unwrap();
+        assert_eq!(key.as_str(), "系统:äö:a:b:ω");
+        assert_eq!(key.db_name(), "äö");
+        assert_eq!(key.table_name(), "a:b");
+        assert_eq!(key.field_name(), "ω");
+    }
+
+    #[test]
+    fn parse_round_trips_stored_keys() {
+        let key = SegmentKey::new("s", "d", "t", "a:b").unwrap();
+        assert_eq!(SegmentKey::parse(key.as_str()).unwrap(), key);
+        assert!(SegmentKey::parse("s:d:t").is_err());
+    }
+
+    #[test]
+    fn empty_long_and_control_parts_are_refused() {
+        assert!(matches!(
+            SegmentKey::new("", "d", "t", "f"),
+            Err(Error::InvalidKey { .. })
+        ));
+        assert!(matches!(
+            SegmentKey::new("s", "  ", "t", "f"),
+            Err(Error::InvalidKey { .. })
+        ));
+        let long = "x".repeat(MAX_PART_CHARS + 1);
+        assert!(matches!(
+            SegmentKey::new("s", "d", &long, "f"),
+            Err(Error::InvalidKey { .. })
+        ));
+        assert!(SegmentKey::new("s", "d", &"x".repeat(MAX_PART_CHARS), "f").is_ok());
+        assert!(matches!(
+            SegmentKey::new("s", "d", "t\0", "f"),
+            Err(Error::InvalidKey { .. })
+        ));
+        assert!(matches!(
+            SegmentKey::new("s", "d", "t", "f\n"),
+            Err(Error::InvalidKey { .. })
+        ));
+        assert!(matches!(
+            SegmentKey::new("s", "d", "t ", "f"),
+            Err(Error::InvalidKey { .. })
+        ));
+        assert!(SegmentKey::new("s", "d", "t t", "f").is_ok());
+    }
+
+    #[test]
+    fn segment_arithmetic() {
+        let s = Segment::ending_at(10_000, 10_000);
+        assert_eq!((s.start, s.end, s.len()), (1, 10_000, 10_000));
+        let s = Segment::ending_at(i64::MAX, i64::MAX);
+        assert_eq!((s.start, s.len()), (1, i64::MAX as u64));
+    }
+}

@@ -1,0 +1,75 @@
+//! Segment ("号段") ID allocation.
+//!
+//! A counter per key holds the largest ID handed out so far; callers take IDs in
+//! ranges (segments) of any size, so a service that needs a million IDs makes a
+//! hundred calls, not a million. Counters live in a store shared by every server;
+//! each store is one implementation of [`SegmentAllocator`].
+//!
+//! # Layout
+//!
+//! - [`key`](SegmentKey): [`SegmentKey`] (`system:db:table:field`, lower-cased) and [`Segment`].
+//! - [`SegmentAllocator`]: the trait and its guarantees (atomic, never overlapping,
+//!   never moving backwards), [`RaiseOutcome`], [`Counter`].
+//! - Backends, one per cargo feature:
+//!   [`MemoryAllocator`] (`memory`), [`SqliteAllocator`] (`sqlite`, the embedded default),
+//!   [`RedisAllocator`] (`redis`, the old service's key layout),
+//!   [`MySqlAllocator`] (`mysql`) and [`PgAllocator`] (`postgres`).
+//! - [`Error`]: the one error type of the crate.
+//! - `conformance` (tests and the `test-util` feature): the checks every backend passes.
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "memory")]
+//! # tokio_test_block_on(async {
+//! use kxy_id::{MemoryAllocator, SegmentAllocator, SegmentKey};
+//!
+//! let store = MemoryAllocator::new();
+//! let key = SegmentKey::new("shop", "orders", "t_order", "id")?;
+//! store.raise_to(&key, 41).await?; // e.g. MAX(id) of the table
+//! let segment = store.allocate(&key, 10_000).await?;
+//! assert_eq!((segment.start, segment.end), (42, 10_041));
+//! # Ok::<(), kxy_id::Error>(())
+//! # }).unwrap();
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+//! # }
+//! ```
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
+mod allocator;
+mod error;
+mod key;
+
+#[cfg(feature = "memory")]
+mod memory;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod conformance;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+
+pub use allocator::{Counter, RaiseOutcome, SegmentAllocator};
+pub use error::{Error, Result, redact_url};
+pub use key::{MAX_KEY_CHARS, MAX_PART_CHARS, Segment, SegmentKey};
+
+#[cfg(feature = "memory")]
+pub use memory::MemoryAllocator;
+#[cfg(feature = "mysql")]
+pub use mysql::MySqlAllocator;
+#[cfg(feature = "postgres")]
+pub use postgres::PgAllocator;
+#[cfg(feature = "redis")]
+pub use redis::{RedisAllocator, SEGMENT_KEY_PREFIX};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteAllocator;
