@@ -1,1 +1,0 @@
-//! Examples and benchmarks of the kxy-id workspace.
