@@ -40,6 +40,7 @@
 mod allocator;
 mod error;
 mod key;
+pub mod meta;
 
 #[cfg(feature = "memory")]
 mod memory;
@@ -62,6 +63,7 @@ pub mod testing;
 pub use allocator::{Counter, RaiseOutcome, SegmentAllocator};
 pub use error::{Error, Result, redact_url};
 pub use key::{MAX_KEY_CHARS, MAX_PART_CHARS, Segment, SegmentKey};
+pub use meta::{MemoryMetaStore, MetaStore};
 
 #[cfg(feature = "memory")]
 pub use memory::MemoryAllocator;

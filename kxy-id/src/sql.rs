@@ -42,6 +42,7 @@ pub(crate) enum Placeholders {
     /// `?` (SQLite, MySQL).
     Question,
     /// `$1`, `$2`, ... (PostgreSQL).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Dollar,
 }
 
