@@ -1,0 +1,352 @@
+//! [`HttpSource`]: segments from kxy-id servers over HTTP, with failover and retries.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::Uri;
+use http::header::{CONTENT_TYPE, USER_AGENT};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use kxy_id::{Segment, SegmentKey};
+
+use crate::envelope::parse_allocate_response;
+use crate::error::{Error, Result};
+use crate::generator::jitter;
+use crate::source::SegmentSource;
+
+/// The path of the allocation endpoint, below a base URL.
+const ALLOCATE_PATH: &str = "/api/segment/allocate";
+
+/// Settings of an [`HttpSource`].
+///
+/// | setting | default |
+/// |---|---|
+/// | base URLs | required, at least one (`http://host:port`, optionally with a path prefix) |
+/// | [`connect_timeout`](Self::connect_timeout) | 2 s |
+/// | [`request_timeout`](Self::request_timeout) | 5 s (per attempt: sending, waiting, reading the body) |
+/// | [`attempts`](Self::attempts) | 4 per fetch, over all base URLs |
+/// | [`retry_backoff`](Self::retry_backoff) | 50 ms .. 1 s, doubling, with jitter |
+/// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s (keep-alive connections are reused) |
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The servers, tried in turn.
+    base_urls: Vec<String>,
+    /// Limit on opening a connection.
+    connect_timeout: Duration,
+    /// Limit on one attempt.
+    request_timeout: Duration,
+    /// Attempts per fetch.
+    attempts: u32,
+    /// First pause between rounds of attempts.
+    backoff_min: Duration,
+    /// Longest pause.
+    backoff_max: Duration,
+    /// How long an idle keep-alive connection is kept.
+    pool_idle_timeout: Duration,
+    /// Largest body read.
+    max_body_bytes: usize,
+}
+
+impl HttpConfig {
+    /// Settings for the servers at `base_urls` (for example `["http://10.0.0.1:5801"]`).
+    pub fn new<I, S>(base_urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        HttpConfig {
+            base_urls: base_urls.into_iter().map(Into::into).collect(),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+            attempts: 4,
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(1),
+            pool_idle_timeout: Duration::from_secs(90),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+
+    /// The limit on opening a TCP connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The limit on one attempt (sending the request and reading the whole answer).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Attempts per fetch (at least 1). Each attempt after a retryable failure goes to the next
+    /// base URL; after every round over all URLs the source pauses (backoff with jitter).
+    pub fn attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// The pause after a round of failed attempts: starts at `min`, doubles up to `max`, and is
+    /// drawn between half and all of that.
+    pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff_min = min;
+        self.backoff_max = max;
+        self
+    }
+
+    /// How long an idle keep-alive connection is kept for reuse.
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+}
+
+/// One server.
+#[derive(Debug)]
+struct Endpoint {
+    /// The full URL of the allocation endpoint, for messages.
+    url: String,
+    /// The same, parsed.
+    uri: Uri,
+}
+
+/// Segments from kxy-id servers: `POST {base}/api/segment/allocate` with the JSON body of the
+/// HTTP contract.
+///
+/// * One hyper client with keep-alive connections, a connect timeout and a per-attempt timeout.
+/// * Several base URLs: a failure that another server might not have (connection refused,
+///   timeout, HTTP 5xx, an unexpected status or body, envelope codes 500 and 503) moves to the
+///   next URL; the URL that answered last is tried first next time. After each round over all
+///   URLs the source pauses with exponential backoff and jitter, up to the configured attempts.
+/// * Answers the server gives on purpose and that every server would repeat (envelope codes
+///   400, 401, 404, 409, HTTP 422) are returned at once, as typed errors.
+/// * `start` and `end` are read as JSON numbers or decimal strings.
+///
+/// Plain `http://` only: put a TLS-terminating proxy in front of the server for `https`.
+/// Requests must run inside a tokio runtime (the generator's background runtime does that).
+pub struct HttpSource {
+    /// The shared connection pool.
+    client: Client<HttpConnector, Full<Bytes>>,
+    /// The servers.
+    endpoints: Vec<Endpoint>,
+    /// Index of the endpoint to try first (the last that answered).
+    preferred: AtomicUsize,
+    /// Settings.
+    config: HttpConfig,
+}
+
+impl std::fmt::Debug for HttpSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSource")
+            .field(
+                "endpoints",
+                &self.endpoints.iter().map(|e| &e.url).collect::<Vec<_>>(),
+            )
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpSource {
+    /// A source for the servers and settings of `config`.
+    ///
+    /// Errors: [`Error::InvalidConfig`] for no URL, a URL that is not `http://host[:port][/prefix]`,
+    /// zero attempts or timeouts.
+    pub fn new(config: HttpConfig) -> Result<HttpSource> {
+        if config.base_urls.is_empty() {
+            return Err(Error::InvalidConfig(
+                "at least one base URL is needed".to_owned(),
+            ));
+        }
+        if config.attempts == 0 {
+            return Err(Error::InvalidConfig(
+                "attempts must be at least 1".to_owned(),
+            ));
+        }
+        if config.connect_timeout.is_zero() || config.request_timeout.is_zero() {
+            return Err(Error::InvalidConfig(
+                "timeouts must be above zero".to_owned(),
+            ));
+        }
+        if config.backoff_min.is_zero() || config.backoff_max < config.backoff_min {
+            return Err(Error::InvalidConfig(format!(
+                "retry_backoff needs 0 < min <= max, not {:?} .. {:?}",
+                config.backoff_min, config.backoff_max
+            )));
+        }
+        let endpoints = config
+            .base_urls
+            .iter()
+            .map(|base| endpoint(base))
+            .collect::<Result<Vec<_>>>()?;
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.connect_timeout));
+        connector.set_nodelay(true);
+        connector.set_keepalive(Some(Duration::from_secs(60)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(config.pool_idle_timeout)
+            .pool_max_idle_per_host(8)
+            .build(connector);
+        Ok(HttpSource {
+            client,
+            endpoints,
+            preferred: AtomicUsize::new(0),
+            config,
+        })
+    }
+
+    /// One attempt against one endpoint.
+    async fn attempt(&self, endpoint: &Endpoint, body: &Bytes) -> Result<Segment> {
+        let request = http::Request::post(endpoint.uri.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(
+                USER_AGENT,
+                concat!("kxy-id-client/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Full::new(body.clone()))
+            .map_err(|e| Error::InvalidConfig(format!("cannot build a request: {e}")))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| transport(&endpoint.url, &e))?;
+            let status = response.status().as_u16();
+            let body = Limited::new(response.into_body(), self.config.max_body_bytes)
+                .collect()
+                .await
+                .map_err(|e| Error::Transport {
+                    url: endpoint.url.clone(),
+                    reason: format!("reading the body failed: {e}"),
+                })?
+                .to_bytes();
+            Ok::<_, Error>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(self.config.request_timeout, exchange)
+            .await
+            .map_err(|_| Error::Timeout {
+                url: endpoint.url.clone(),
+                after: self.config.request_timeout,
+            })??;
+        parse_allocate_response(&endpoint.url, status, &body)
+    }
+}
+
+#[async_trait]
+impl SegmentSource for HttpSource {
+    async fn fetch(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
+        let body = Bytes::from(
+            serde_json::json!({
+                "system_code": key.system_code(),
+                "db_name": key.db_name(),
+                "table_name": key.table_name(),
+                "field_name": key.field_name(),
+                "segment_count": count,
+            })
+            .to_string(),
+        );
+        let n = self.endpoints.len();
+        let first = self.preferred.load(Ordering::Relaxed) % n;
+        let mut backoff = self.config.backoff_min;
+        let mut last_error = None;
+        for attempt in 0..self.config.attempts as usize {
+            if attempt > 0 && attempt % n == 0 {
+                // A whole round failed: pause before trying the servers again.
+                tokio::time::sleep(jitter(backoff)).await;
+                backoff = backoff.saturating_mul(2).min(self.config.backoff_max);
+            }
+            let index = (first + attempt) % n;
+            match self.attempt(&self.endpoints[index], &body).await {
+                Ok(segment) => {
+                    self.preferred.store(index, Ordering::Relaxed);
+                    return Ok(segment);
+                }
+                Err(e) if e.is_retryable() => {
+                    tracing::debug!(url = %self.endpoints[index].url, error = %e, "allocation attempt failed");
+                    last_error = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::InvalidConfig("no attempt was made".to_owned())))
+    }
+}
+
+/// Parses a base URL into the allocation endpoint's URI.
+fn endpoint(base: &str) -> Result<Endpoint> {
+    let bad = |why: &str| Error::InvalidConfig(format!("base URL {base:?} {why}"));
+    let base_uri: Uri = base.parse().map_err(|_| bad("is not a URL"))?;
+    match base_uri.scheme_str() {
+        Some("http") => {}
+        Some(_) => {
+            return Err(bad(
+                "must start with http:// (https needs a TLS-terminating proxy)",
+            ));
+        }
+        None => return Err(bad("needs a scheme (http://)")),
+    }
+    if base_uri.authority().is_none() {
+        return Err(bad("needs a host"));
+    }
+    if base_uri.query().is_some() {
+        return Err(bad("must not have a query"));
+    }
+    let url = format!("{}{ALLOCATE_PATH}", base.trim_end_matches('/'));
+    let uri = url.parse().map_err(|_| bad("is not a URL"))?;
+    Ok(Endpoint { url, uri })
+}
+
+/// Describes a client error with its causes (hyper's own messages are terse).
+fn transport(url: &str, error: &hyper_util::client::legacy::Error) -> Error {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::Transport {
+        url: url.to_owned(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked() {
+        assert_eq!(
+            endpoint("http://127.0.0.1:5801").unwrap().url,
+            "http://127.0.0.1:5801/api/segment/allocate"
+        );
+        assert_eq!(
+            endpoint("http://ids.internal/prefix/").unwrap().url,
+            "http://ids.internal/prefix/api/segment/allocate"
+        );
+        for bad in [
+            "127.0.0.1:5801",
+            "https://ids.internal",
+            "ftp://x",
+            "http://",
+            "not a url",
+            "http://h/?q=1",
+        ] {
+            assert!(endpoint(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        assert!(HttpSource::new(HttpConfig::new(Vec::<String>::new())).is_err());
+        assert!(HttpSource::new(HttpConfig::new(["http://h"]).attempts(0)).is_err());
+        assert!(
+            HttpSource::new(HttpConfig::new(["http://h"]).request_timeout(Duration::ZERO)).is_err()
+        );
+        assert!(HttpSource::new(HttpConfig::new(["http://h"])).is_ok());
+    }
+}

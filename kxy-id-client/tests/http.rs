@@ -1,0 +1,358 @@
+//! The HTTP transport against a tiny local hyper server that answers with recorded envelope
+//! bodies of the contract: failover, retries, timeouts, keep-alive and error mapping.
+//!
+//! End-to-end tests against the real kxy-id server belong here too, once the server crate can
+//! be started from a test (`kxy_id_server::run(listener, state, shutdown)`).
+
+mod common;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use kxy_id::SegmentKey;
+use kxy_id_client::{Error, GeneratorConfig, HttpConfig, HttpSource, IdGenerator, SegmentSource};
+
+/// One recorded answer.
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    body: String,
+    delay: Duration,
+}
+
+fn ok(start: &str, end: &str) -> Reply {
+    Reply {
+        status: 200,
+        body: format!(
+            r#"{{"code":0,"msg":"Allocated segment: {s} to {e}","data":{{"start":{start},"end":{end}}},"traceId":null}}"#,
+            s = start.trim_matches('"'),
+            e = end.trim_matches('"'),
+        ),
+        delay: Duration::ZERO,
+    }
+}
+
+fn envelope(code: u16, msg: &str) -> Reply {
+    Reply {
+        status: 200,
+        body: format!(r#"{{"code":{code},"msg":"{msg}","data":null,"traceId":null}}"#),
+        delay: Duration::ZERO,
+    }
+}
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    content_type: Option<String>,
+    body: serde_json::Value,
+}
+
+/// A local server answering from a script (the last reply repeats once the script runs out).
+struct Recorded {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    connections: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Recorded {
+    async fn start(replies: Vec<Reply>) -> Recorded {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let script = Arc::new(Mutex::new(VecDeque::from(replies)));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn({
+            let (script, seen, connections) = (script.clone(), seen.clone(), connections.clone());
+            async move {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        return;
+                    };
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    let (script, seen) = (script.clone(), seen.clone());
+                    tokio::spawn(async move {
+                        let service = service_fn(move |request: Request<Incoming>| {
+                            let (script, seen) = (script.clone(), seen.clone());
+                            async move {
+                                let method = request.method().to_string();
+                                let path = request.uri().path().to_owned();
+                                let content_type = request
+                                    .headers()
+                                    .get("content-type")
+                                    .map(|v| v.to_str().unwrap().to_owned());
+                                let body = request.into_body().collect().await?.to_bytes();
+                                seen.lock().unwrap().push(Seen {
+                                    method,
+                                    path,
+                                    content_type,
+                                    body: serde_json::from_slice(&body)
+                                        .unwrap_or(serde_json::Value::Null),
+                                });
+                                let reply = {
+                                    let mut script = script.lock().unwrap();
+                                    if script.len() > 1 {
+                                        script.pop_front().unwrap()
+                                    } else {
+                                        script.front().cloned().unwrap()
+                                    }
+                                };
+                                if !reply.delay.is_zero() {
+                                    tokio::time::sleep(reply.delay).await;
+                                }
+                                Ok::<_, hyper::Error>(
+                                    Response::builder()
+                                        .status(reply.status)
+                                        .header("content-type", "application/json")
+                                        .body(Full::new(Bytes::from(reply.body)))
+                                        .unwrap(),
+                                )
+                            }
+                        });
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            }
+        });
+        Recorded {
+            addr,
+            seen,
+            connections,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn requests(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+impl Drop for Recorded {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A URL where nothing listens (connection refused).
+async fn refused_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+fn key() -> SegmentKey {
+    SegmentKey::new("Shop", "Orders", "T_Order", "ID").unwrap()
+}
+
+fn fast_retries(config: HttpConfig) -> HttpConfig {
+    config.retry_backoff(Duration::from_millis(5), Duration::from_millis(20))
+}
+
+#[tokio::test]
+async fn request_follows_the_contract_and_big_integers_come_back_as_strings() {
+    let server = Recorded::start(vec![ok("\"9007199254740992\"", "\"9007199254750991\"")]).await;
+    let source = HttpSource::new(HttpConfig::new([server.url()])).unwrap();
+    let segment = source.fetch(&key(), 10_000).await.unwrap();
+    assert_eq!(
+        (segment.start, segment.end),
+        (9_007_199_254_740_992, 9_007_199_254_750_991)
+    );
+    let seen = server.seen.lock().unwrap()[0].clone();
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.path, "/api/segment/allocate");
+    assert_eq!(seen.content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        seen.body,
+        serde_json::json!({
+            "system_code": "shop",
+            "db_name": "orders",
+            "table_name": "t_order",
+            "field_name": "id",
+            "segment_count": 10_000,
+        })
+    );
+}
+
+#[tokio::test]
+async fn busy_answers_are_retried_with_backoff() {
+    let server = Recorded::start(vec![
+        envelope(
+            503,
+            "Failed to initialize segment cache for key: shop:orders:t_order:id. System is busy, please retry later.",
+        ),
+        envelope(503, "busy"),
+        ok("1", "100"),
+    ])
+    .await;
+    let source = HttpSource::new(fast_retries(HttpConfig::new([server.url()]))).unwrap();
+    let segment = source.fetch(&key(), 100).await.unwrap();
+    assert_eq!((segment.start, segment.end), (1, 100));
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn a_refused_server_fails_over_and_the_working_one_is_kept() {
+    let server = Recorded::start(vec![ok("1", "100"), ok("101", "200")]).await;
+    let source = HttpSource::new(fast_retries(HttpConfig::new([
+        refused_url().await,
+        server.url(),
+    ])))
+    .unwrap();
+    assert_eq!(source.fetch(&key(), 100).await.unwrap().start, 1);
+    assert_eq!(source.fetch(&key(), 100).await.unwrap().start, 101);
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_slow_server_times_out_and_the_next_one_answers() {
+    let slow = Recorded::start(vec![Reply {
+        delay: Duration::from_secs(10),
+        ..ok("1", "100")
+    }])
+    .await;
+    let fast = Recorded::start(vec![ok("101", "200")]).await;
+    let source = HttpSource::new(
+        fast_retries(HttpConfig::new([slow.url(), fast.url()]))
+            .request_timeout(Duration::from_millis(200)),
+    )
+    .unwrap();
+    let started = Instant::now();
+    assert_eq!(source.fetch(&key(), 100).await.unwrap().start, 101);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(slow.requests(), 1);
+}
+
+#[tokio::test]
+async fn every_attempt_failing_returns_the_last_error_after_the_configured_attempts() {
+    let server = Recorded::start(vec![Reply {
+        status: 500,
+        body: r#"{"code":500,"msg":"Internal Server Error","data":null}"#.to_owned(),
+        delay: Duration::ZERO,
+    }])
+    .await;
+    let source =
+        HttpSource::new(fast_retries(HttpConfig::new([server.url()])).attempts(3)).unwrap();
+    let err = source.fetch(&key(), 100).await.unwrap_err();
+    assert!(matches!(err, Error::ServerError { .. }), "{err:?}");
+    assert_eq!(server.requests(), 3);
+
+    let source = HttpSource::new(
+        fast_retries(HttpConfig::new([refused_url().await]))
+            .attempts(2)
+            .connect_timeout(Duration::from_millis(200)),
+    )
+    .unwrap();
+    let err = source.fetch(&key(), 100).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn handled_refusals_are_returned_at_once_without_retrying() {
+    let cases = [
+        (
+            envelope(
+                404,
+                "Database configuration not found for system_code: shop, db_name: orders. Please add database configuration first.",
+            ),
+            "NotFound",
+        ),
+        (
+            envelope(
+                400,
+                "Column 'id' of table 't_order' is varchar(36), not an integer",
+            ),
+            "BadRequest",
+        ),
+        (
+            Reply {
+                status: 422,
+                body: r#"{"detail":[{"type":"greater_than_equal","loc":["body","segment_count"],"msg":"Input should be greater than or equal to 1","input":0}]}"#.to_owned(),
+                delay: Duration::ZERO,
+            },
+            "Unprocessable",
+        ),
+    ];
+    for (reply, expected) in cases {
+        let backup = Recorded::start(vec![ok("1", "2")]).await;
+        let server = Recorded::start(vec![reply]).await;
+        let source =
+            HttpSource::new(fast_retries(HttpConfig::new([server.url(), backup.url()]))).unwrap();
+        let err = source.fetch(&key(), 100).await.unwrap_err();
+        let name = match &err {
+            Error::NotFound { .. } => "NotFound",
+            Error::BadRequest { .. } => "BadRequest",
+            Error::Unprocessable { .. } => "Unprocessable",
+            _ => "other",
+        };
+        assert_eq!(name, expected, "{err:?}");
+        assert!(!err.is_retryable());
+        assert_eq!(server.requests(), 1);
+        assert_eq!(
+            backup.requests(),
+            0,
+            "no failover for an answer every server gives"
+        );
+    }
+}
+
+#[tokio::test]
+async fn keep_alive_reuses_one_connection() {
+    let server = Recorded::start(vec![ok("1", "100")]).await;
+    let source = HttpSource::new(HttpConfig::new([server.url()])).unwrap();
+    for _ in 0..5 {
+        source.fetch(&key(), 100).await.unwrap();
+    }
+    assert_eq!(server.requests(), 5);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generator_over_http_keeps_serving_through_a_failover() {
+    // Two servers answer from one recorded sequence of segments: the first turns busy, then
+    // goes away.
+    let first = Recorded::start(vec![
+        ok("1", "100"),
+        ok("101", "200"),
+        envelope(503, "busy"),
+    ])
+    .await;
+    let second = Recorded::start(vec![ok("201", "300"), ok("301", "400")]).await;
+    let source = Arc::new(
+        HttpSource::new(fast_retries(HttpConfig::new([first.url(), second.url()]))).unwrap(),
+    );
+    let generator = IdGenerator::new(
+        source,
+        key(),
+        GeneratorConfig::default().step(100).adaptive(false),
+    )
+    .unwrap();
+    let ids = tokio::task::spawn_blocking(move || {
+        let mut ids: Vec<i64> = (0..150).map(|_| generator.next_id().unwrap()).collect();
+        drop(first); // the first server goes away
+        ids.extend((0..150).map(|_| generator.next_id().unwrap()));
+        ids
+    })
+    .await
+    .unwrap();
+    assert_eq!(ids, (1..=300).collect::<Vec<_>>());
+    assert!(second.requests() >= 1);
+}
