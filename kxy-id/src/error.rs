@@ -105,6 +105,11 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
 
+    /// Another caller holds the work this call waited for (e.g. the initialization of a key)
+    /// for longer than the call may wait; retrying later is safe.
+    #[error("{0}")]
+    Busy(String),
+
     /// The operation is not available (feature not compiled in, driver or client library missing).
     #[error("{0}")]
     Unsupported(String),

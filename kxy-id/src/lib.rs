@@ -15,7 +15,17 @@
 //!   [`RedisAllocator`] (`redis`, the old service's key layout),
 //!   [`MySqlAllocator`] (`mysql`) and [`PgAllocator`] (`postgres`).
 //! - [`Error`]: the one error type of the crate.
-//! - `conformance` (tests and the `test-util` feature): the checks every backend passes.
+//! - [`config`](DatabaseConfig): [`DatabaseConfig`] (a business database, the old service's
+//!   JSON), [`DbType`], [`Endpoint`].
+//! - [`DbConnector`]: reads a business database's catalog and `MAX(id)`s, one per cargo feature:
+//!   [`MySqlConnector`] (`mysql`), [`PgConnector`] (`postgres`), [`MssqlConnector`] (`mssql`)
+//!   and [`OracleConnector`] (`oracle`); [`connector_for`] picks one for a configuration;
+//!   [`classify`] decides which tables can seed a counter ([`TableClass`], [`SkipReason`]);
+//!   names are checked and quoted by [`quote_identifier`].
+//! - [`init`](initialize): [`initialize`] (seed every table, never lowering a counter),
+//!   [`seed_key`] (lazy init of one key), [`discover`] (tables without a counter yet).
+//! - `conformance` and `conformance_connector` (tests and the `test-util` feature): the checks
+//!   every allocator and every connector passes.
 //!
 //! # Example
 //!
@@ -38,7 +48,10 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod allocator;
+mod config;
+mod connector;
 mod error;
+mod init;
 mod key;
 pub mod meta;
 
@@ -58,13 +71,35 @@ mod sqlite;
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
 #[cfg(any(test, feature = "test-util"))]
+pub mod conformance_connector;
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
 pub use allocator::{Counter, RaiseOutcome, SegmentAllocator};
+pub use config::{DatabaseConfig, DbType, Endpoint};
+pub use connector::{
+    Column, ConnectorOptions, DbConnector, MAX_IDENTIFIER_CHARS, PrimaryKey, SkipReason,
+    TableClass, classify, closing_quote, connector_for, is_integer_type, mssql_is_integer,
+    mysql_is_integer, oracle_is_integer, pick_name, postgres_is_integer, quote_identifier,
+    validate_identifier,
+};
+pub use init::{
+    AheadKey, DiscoveredTable, InitReport, KeySource, SeededKey, SkippedTable, TableError,
+    databases_to_scan, discover, initialize, missing_table_or_field_message, resolve_key,
+    seed_key,
+};
 pub use error::{Error, Result, redact_url};
 pub use key::{MAX_KEY_CHARS, MAX_PART_CHARS, Segment, SegmentKey};
 pub use meta::{MemoryMetaStore, MetaStore};
 
+#[cfg(feature = "mssql")]
+pub use connector::MssqlConnector;
+#[cfg(feature = "mysql")]
+pub use connector::MySqlConnector;
+#[cfg(feature = "oracle")]
+pub use connector::OracleConnector;
+#[cfg(feature = "postgres")]
+pub use connector::PgConnector;
 #[cfg(feature = "memory")]
 pub use memory::MemoryAllocator;
 #[cfg(feature = "mysql")]

@@ -7,6 +7,8 @@
 //! | `KXY_TEST_REDIS_URL` | `redis://127.0.0.1:6379/` |
 //! | `KXY_TEST_MYSQL_URL` | `mysql://root@127.0.0.1:3306` |
 //! | `KXY_TEST_POSTGRES_URL` | `postgres://postgres@127.0.0.1:5432/postgres` |
+//! | `KXY_TEST_MSSQL_URL` | none: SQL Server tests run only when set (`mssql://sa:password@127.0.0.1:1433`) |
+//! | `KXY_TEST_ORACLE_URL` | none: Oracle tests run only when set (`oracle://user:password@127.0.0.1:1521/FREEPDB1`) |
 //!
 //! A test that cannot reach its service prints a notice and passes (skips), unless
 //! `KXY_TEST_REQUIRE_SERVICES=1`, when it fails. Each test creates its own uniquely named
@@ -48,6 +50,52 @@ pub fn unique_name() -> String {
         std::process::id(),
         nanos % 1_000_000_000_000
     )
+}
+
+/// A [`DatabaseConfig`](crate::DatabaseConfig) for the server of a test URL
+/// (`scheme://user[:password]@host[:port][/...]`, percent-escapes decoded), scanning `db_name`.
+pub fn database_config_from_url(
+    url: &str,
+    db_type: crate::DbType,
+    db_name: Option<&str>,
+) -> crate::DatabaseConfig {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (userinfo, address) = match authority.rsplit_once('@') {
+        Some((u, a)) => (u, a),
+        None => ("", authority),
+    };
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    crate::DatabaseConfig {
+        guid: "00000000-0000-4000-8000-000000000000".into(),
+        system_code: crate::conformance::unique_prefix(),
+        db_type,
+        db_address: address.to_owned(),
+        db_user: percent_decode(user),
+        db_password: percent_decode(password),
+        db_name: db_name.map(str::to_owned),
+    }
+}
+
+/// Decodes `%XX` escapes of a URL part.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The Redis URL for tests, `None` (after a notice) when Redis is unreachable.
@@ -138,6 +186,21 @@ impl TestDatabase {
         })
     }
 
+    /// Runs statements in the test database, one by one (fixture DDL).
+    pub async fn execute_mysql(&self, statements: &[String]) {
+        use sqlx::Connection;
+        let mut conn = sqlx::MySqlConnection::connect(&self.url)
+            .await
+            .expect("connect to the test database");
+        for sql in statements {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("fixture statement failed: {e}\n{sql}"));
+        }
+        let _ = conn.close().await;
+    }
+
     /// Drops a MySQL test database.
     pub async fn drop_mysql(self) {
         use sqlx::Connection;
@@ -192,6 +255,21 @@ impl TestDatabase {
         })
     }
 
+    /// Runs statements in the test database, one by one (fixture DDL).
+    pub async fn execute_postgres(&self, statements: &[String]) {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("connect to the test database");
+        for sql in statements {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("fixture statement failed: {e}\n{sql}"));
+        }
+        let _ = conn.close().await;
+    }
+
     /// Drops a PostgreSQL test database (closing other sessions on it first).
     pub async fn drop_postgres(self) {
         use sqlx::Connection;
@@ -206,6 +284,44 @@ impl TestDatabase {
         .await
         .expect("drop the test database");
         let _ = conn.close().await;
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::database_config_from_url;
+    use crate::DbType;
+
+    #[test]
+    fn test_urls_become_configurations() {
+        let c =
+            database_config_from_url("mssql://sa:p%40ss@db.local:1444", DbType::SqlServer, None);
+        assert_eq!(
+            (
+                c.db_user.as_str(),
+                c.db_password.as_str(),
+                c.db_address.as_str()
+            ),
+            ("sa", "p@ss", "db.local:1444")
+        );
+        let c = database_config_from_url(
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+            DbType::Postgres,
+            Some("x"),
+        );
+        assert_eq!(
+            (
+                c.db_user.as_str(),
+                c.db_password.as_str(),
+                c.db_address.as_str()
+            ),
+            ("postgres", "", "127.0.0.1:5432")
+        );
+        assert_eq!(c.db_name.as_deref(), Some("x"));
+        let c =
+            database_config_from_url("oracle://kxy:pw@[::1]:1521/FREEPDB1", DbType::Oracle, None);
+        assert_eq!(c.endpoint().unwrap().port, 1521);
+        assert_eq!(c.db_password, "pw");
     }
 }
 

@@ -1,0 +1,346 @@
+//! [`DbConnector`]: reads a business database's catalog and `MAX(id)`s to seed counters.
+//!
+//! One implementation per database, each behind its cargo feature:
+//!
+//! | database | type | feature | driver |
+//! |---|---|---|---|
+//! | MySQL / MariaDB | [`MySqlConnector`](crate::MySqlConnector) | `mysql` | sqlx |
+//! | PostgreSQL | [`PgConnector`](crate::PgConnector) | `postgres` | sqlx |
+//! | SQL Server | [`MssqlConnector`](crate::MssqlConnector) | `mssql` | tiberius (TDS 7.3+, rustls) |
+//! | Oracle | [`OracleConnector`](crate::OracleConnector) | `oracle` | `oracle` (Oracle Instant Client at run time) |
+//!
+//! What a "database" is differs per dialect:
+//!
+//! - MySQL: a schema; every base table of it.
+//! - PostgreSQL: a database; the base tables of its schema `public`.
+//! - SQL Server: a database; the base tables of its schema `dbo`.
+//! - Oracle: the configured service (`db_name`); the tables of the connecting user's schema.
+//!
+//! Connectors connect lazily (on first use), keep their connections for later calls, and
+//! report an unreachable server as [`Error::Connect`] naming `host:port` and the cause,
+//! never the password.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::config::{DatabaseConfig, DbType};
+use crate::error::{Error, Result};
+
+mod classify;
+mod ident;
+
+#[cfg(feature = "mssql")]
+mod mssql;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "oracle")]
+mod oracle;
+#[cfg(feature = "postgres")]
+mod postgres;
+
+pub use classify::{
+    Column, PrimaryKey, SkipReason, TableClass, classify, is_integer_type, mssql_is_integer,
+    mysql_is_integer, oracle_is_integer, postgres_is_integer,
+};
+pub use ident::{
+    MAX_IDENTIFIER_CHARS, closing_quote, pick_name, quote_identifier, validate_identifier,
+};
+
+#[cfg(feature = "mssql")]
+pub use mssql::MssqlConnector;
+#[cfg(feature = "mysql")]
+pub use mysql::MySqlConnector;
+#[cfg(feature = "oracle")]
+pub use oracle::OracleConnector;
+#[cfg(feature = "postgres")]
+pub use postgres::PgConnector;
+
+/// How connectors connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorOptions {
+    /// How long to wait for a connection (TCP, TLS and login) before giving up. Default 5 s.
+    pub connect_timeout: Duration,
+    /// The most connections a connector keeps open per database. Default 2.
+    pub max_connections: u32,
+    /// SQL Server only: accept the server's TLS certificate without checking it (servers often
+    /// use the self-signed certificate SQL Server generates). Default `false`.
+    pub trust_server_certificate: bool,
+}
+
+impl Default for ConnectorOptions {
+    fn default() -> Self {
+        ConnectorOptions {
+            connect_timeout: Duration::from_secs(5),
+            max_connections: 2,
+            trust_server_certificate: false,
+        }
+    }
+}
+
+/// Reads a business database: which databases and tables it has, their primary keys and
+/// column types, and the largest value of a column.
+///
+/// Names passed in are real names, matched exactly (as the database spells them); the
+/// `find_*` methods turn a name in any case (segment keys are lower-cased) into the real one.
+/// Every name is checked with [`validate_identifier`] before use and refused with
+/// [`Error::InvalidIdentifier`] if it could break the dialect's quoting; values are always
+/// bound as parameters.
+#[async_trait]
+pub trait DbConnector: Send + Sync + std::fmt::Debug {
+    /// Which kind of database this connector reads.
+    fn db_type(&self) -> DbType;
+
+    /// `host:port` of the server, for messages.
+    fn target(&self) -> String;
+
+    /// The databases a scan covers, sorted: every database the user can see, without the
+    /// system ones (`information_schema`, `mysql`, `performance_schema`, `sys`; `postgres`,
+    /// `template0`, `template1`; `master`, `tempdb`, `model`, `msdb`). Oracle: the configured
+    /// service only.
+    async fn list_databases(&self) -> Result<Vec<String>>;
+
+    /// The base tables of `database` (no views), sorted.
+    async fn list_tables(&self, database: &str) -> Result<Vec<String>>;
+
+    /// The columns of a table with their declared types, in table order (empty when the
+    /// table does not exist).
+    async fn list_columns(&self, database: &str, table: &str) -> Result<Vec<Column>>;
+
+    /// The primary key of a table (no columns when it has none);
+    /// [`Error::NotFound`] when the table does not exist.
+    async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey>;
+
+    /// `MAX(column)` of a table, 0 for an empty table (or only NULLs).
+    ///
+    /// [`Error::OutOfRange`] when the value does not fit an `i64` (a `BIGINT UNSIGNED` past
+    /// 2^63 − 1, an Oracle `NUMBER(38)`, ...).
+    async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64>;
+
+    /// The declared type of a column, `None` when the table or the column does not exist.
+    /// Names are matched exactly.
+    async fn column_type(
+        &self,
+        database: &str,
+        table: &str,
+        column: &str,
+    ) -> Result<Option<String>> {
+        validate_identifier(self.db_type(), column)?;
+        let columns = self.list_columns(database, table).await?;
+        Ok(columns.into_iter().find(|c| c.name == column).map(|c| c.ty))
+    }
+
+    /// The real name of a database named `name` in any case (see [`pick_name`]).
+    async fn find_database(&self, name: &str) -> Result<Option<String>> {
+        validate_identifier(self.db_type(), name)?;
+        let all = self.list_databases().await?;
+        Ok(pick_name(all.iter().map(String::as_str), name).map(str::to_owned))
+    }
+
+    /// The real name of a table named `name` in any case (see [`pick_name`]).
+    async fn find_table(&self, database: &str, name: &str) -> Result<Option<String>> {
+        validate_identifier(self.db_type(), name)?;
+        let all = self.list_tables(database).await?;
+        Ok(pick_name(all.iter().map(String::as_str), name).map(str::to_owned))
+    }
+
+    /// The real column named `name` in any case (see [`pick_name`]), with its type.
+    async fn find_column(&self, database: &str, table: &str, name: &str) -> Result<Option<Column>> {
+        validate_identifier(self.db_type(), name)?;
+        let all = self.list_columns(database, table).await?;
+        let real = pick_name(all.iter().map(|c| c.name.as_str()), name).map(str::to_owned);
+        Ok(real.and_then(|real| all.into_iter().find(|c| c.name == real)))
+    }
+
+    /// Whether a table with this primary key can seed a counter ([`classify`] for this dialect).
+    fn classify(&self, key: &PrimaryKey) -> TableClass {
+        classify(self.db_type(), key)
+    }
+}
+
+/// The connector for a configuration. Does not connect: connectors connect on first use.
+///
+/// [`Error::InvalidConfig`] for a bad `db_address` (or an Oracle configuration without a
+/// service name); [`Error::Unsupported`] when the database's cargo feature is not compiled in.
+#[allow(unused_variables)]
+pub fn connector_for(
+    config: &DatabaseConfig,
+    options: &ConnectorOptions,
+) -> Result<Arc<dyn DbConnector>> {
+    config.endpoint()?;
+    match config.db_type {
+        #[cfg(feature = "mysql")]
+        DbType::MySql => Ok(Arc::new(MySqlConnector::new(config, options)?)),
+        #[cfg(feature = "postgres")]
+        DbType::Postgres => Ok(Arc::new(PgConnector::new(config, options)?)),
+        #[cfg(feature = "mssql")]
+        DbType::SqlServer => Ok(Arc::new(MssqlConnector::new(config, options)?)),
+        #[cfg(feature = "oracle")]
+        DbType::Oracle => Ok(Arc::new(OracleConnector::new(config, options)?)),
+        #[allow(unreachable_patterns)]
+        other => Err(unsupported(other)),
+    }
+}
+
+/// The error for a database whose connector is not compiled in.
+#[allow(dead_code)]
+fn unsupported(db_type: DbType) -> Error {
+    Error::Unsupported(format!(
+        "{db_type} databases are not supported by this build: enable the cargo feature `{}` of kxy-id",
+        db_type.cargo_feature()
+    ))
+}
+
+/// Reads the text of `MAX(column)` (every connector casts it to text, so any integer type
+/// and any size arrives exactly): `None` (empty table) is 0, an integer outside `i64` is
+/// [`Error::OutOfRange`], anything else a backend error.
+#[allow(dead_code)]
+pub(crate) fn parse_max(
+    backend: &'static str,
+    text: Option<&str>,
+    database: &str,
+    table: &str,
+    column: &str,
+) -> Result<i64> {
+    let Some(text) = text.map(str::trim) else {
+        return Ok(0);
+    };
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::backend_msg(
+            backend,
+            format!("MAX({column}) of {database}.{table} is {text:?}, which is not an integer"),
+        ));
+    }
+    text.parse::<i64>().map_err(|_| {
+        Error::OutOfRange(format!(
+            "MAX({column}) of table {database}.{table} is {text}, outside the range of IDs \
+             (-9223372036854775808 to 9223372036854775807); a counter cannot be seeded from it"
+        ))
+    })
+}
+
+/// Sorts and removes duplicates (catalog queries of some dialects may list a name twice).
+#[allow(dead_code)]
+pub(crate) fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The message of [`Error::NotFound`] for a table that does not exist.
+#[allow(dead_code)]
+pub(crate) fn table_not_found(database: &str, table: &str) -> Error {
+    Error::NotFound(format!(
+        "table '{table}' does not exist in database '{database}'"
+    ))
+}
+
+/// Maps an sqlx error of a connector: a lost or refused connection is [`Error::Connect`]
+/// naming `target`; a missing database, table or column (by SQLSTATE) is [`Error::NotFound`];
+/// anything else a backend error.
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+pub(crate) fn sqlx_error(backend: &'static str, target: &str, e: sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => Error::Connect {
+            target: target.to_owned(),
+            reason: e.to_string(),
+        },
+        sqlx::Error::Database(db) => {
+            // 42S02 / 42P01: no such table; 42S22 / 42703: no such column;
+            // 3D000: no such database (PostgreSQL). MySQL reports an unknown database as 42000
+            // with error number 1049, which the message names.
+            match db.code().as_deref() {
+                Some("42S02" | "42P01" | "42S22" | "42703" | "3D000") => {
+                    Error::NotFound(db.message().to_owned())
+                }
+                _ => Error::backend_msg(backend, db),
+            }
+        }
+        e => Error::backend(backend, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_text_is_read_exactly() {
+        let p = |t: Option<&str>| parse_max("test", t, "db", "t", "id");
+        assert_eq!(p(None).unwrap(), 0);
+        assert_eq!(p(Some("0")).unwrap(), 0);
+        assert_eq!(p(Some("-5")).unwrap(), -5);
+        assert_eq!(p(Some("9007199254740993")).unwrap(), 9_007_199_254_740_993);
+        assert_eq!(p(Some("9223372036854775807")).unwrap(), i64::MAX);
+        match p(Some("18446744073709551000")) {
+            Err(Error::OutOfRange(msg)) => {
+                assert!(msg.contains("18446744073709551000"), "{msg}");
+                assert!(msg.contains("db.t") && msg.contains("MAX(id)"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            p(Some("9223372036854775808")),
+            Err(Error::OutOfRange(_))
+        ));
+        assert!(matches!(p(Some("1.5")), Err(Error::Backend { .. })));
+        assert!(matches!(p(Some("abc")), Err(Error::Backend { .. })));
+        assert!(matches!(p(Some("")), Err(Error::Backend { .. })));
+    }
+
+    fn config(db_type: DbType, address: &str) -> DatabaseConfig {
+        DatabaseConfig {
+            guid: "g".into(),
+            system_code: "s".into(),
+            db_type,
+            db_address: address.into(),
+            db_user: "u".into(),
+            db_password: "secret-pw".into(),
+            db_name: Some("svc".into()),
+        }
+    }
+
+    #[test]
+    fn connector_for_checks_the_address_first() {
+        for t in DbType::ALL {
+            assert!(matches!(
+                connector_for(&config(t, "host:99999"), &ConnectorOptions::default()),
+                Err(Error::InvalidConfig(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn each_type_is_built_or_names_its_feature() {
+        for t in DbType::ALL {
+            let compiled = match t {
+                DbType::MySql => cfg!(feature = "mysql"),
+                DbType::Postgres => cfg!(feature = "postgres"),
+                DbType::SqlServer => cfg!(feature = "mssql"),
+                DbType::Oracle => cfg!(feature = "oracle"),
+            };
+            match connector_for(&config(t, "127.0.0.1"), &ConnectorOptions::default()) {
+                Ok(c) => {
+                    assert!(compiled, "{t}");
+                    assert_eq!(c.db_type(), t);
+                    assert_eq!(c.target(), format!("127.0.0.1:{}", t.default_port()));
+                    assert!(!format!("{c:?}").contains("secret-pw"));
+                }
+                Err(Error::Unsupported(msg)) => {
+                    assert!(!compiled, "{t}: {msg}");
+                    assert!(msg.contains(t.cargo_feature()), "{msg}");
+                }
+                Err(e) => panic!("{t}: {e}"),
+            }
+        }
+        assert_eq!(
+            unsupported(DbType::SqlServer).to_string(),
+            "sqlserver databases are not supported by this build: enable the cargo feature `mssql` of kxy-id"
+        );
+    }
+}

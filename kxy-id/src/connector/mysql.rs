@@ -1,0 +1,279 @@
+//! [`MySqlConnector`]: MySQL and MariaDB business databases.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::{AssertSqlSafe, MySqlPool};
+use tokio::sync::OnceCell;
+
+use super::{
+    Column, ConnectorOptions, DbConnector, PrimaryKey, parse_max, quote_identifier, sorted,
+    sqlx_error, table_not_found, validate_identifier,
+};
+use crate::config::{DatabaseConfig, DbType, Endpoint};
+use crate::error::{Error, Result};
+
+/// Schemas every MySQL / MariaDB server has, which hold no business tables.
+pub(crate) const SYSTEM_DATABASES: [&str; 4] =
+    ["information_schema", "mysql", "performance_schema", "sys"];
+
+/// Reads MySQL / MariaDB: a "database" is a schema; every base table of it is listed.
+///
+/// One pool of up to [`ConnectorOptions::max_connections`] connections, opened on first use,
+/// serves every schema (statements name the schema). Catalog lookups compare names exactly
+/// (in Rust, whatever the `information_schema` collation), so tables differing only in case
+/// (`lower_case_table_names = 0`) are told apart.
+pub struct MySqlConnector {
+    /// The server's address.
+    endpoint: Endpoint,
+    /// Login options (with the password; never printed).
+    connect: MySqlConnectOptions,
+    /// Connections and timeouts.
+    options: ConnectorOptions,
+    /// The pool, created by the first call that needs it.
+    pool: OnceCell<MySqlPool>,
+}
+
+impl fmt::Debug for MySqlConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MySqlConnector")
+            .field("endpoint", &self.endpoint.to_string())
+            .field("user", &self.connect.get_username())
+            .field("connected", &self.pool.initialized())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MySqlConnector {
+    /// A connector for the configuration; connects on first use.
+    pub fn new(config: &DatabaseConfig, options: &ConnectorOptions) -> Result<Self> {
+        let endpoint = config.endpoint()?;
+        let mut connect = MySqlConnectOptions::new()
+            .host(&endpoint.host)
+            .port(endpoint.port)
+            .username(&config.db_user)
+            .charset("utf8mb4");
+        if !config.db_password.is_empty() {
+            connect = connect.password(&config.db_password);
+        }
+        Ok(MySqlConnector {
+            endpoint,
+            connect,
+            options: options.clone(),
+            pool: OnceCell::new(),
+        })
+    }
+
+    async fn pool(&self) -> Result<&MySqlPool> {
+        self.pool
+            .get_or_try_init(|| async {
+                let timeout = self.options.connect_timeout;
+                let connecting = MySqlPoolOptions::new()
+                    .max_connections(self.options.max_connections.max(1))
+                    .min_connections(0)
+                    .acquire_timeout(timeout)
+                    .idle_timeout(Some(Duration::from_secs(60)))
+                    .connect_with(self.connect.clone());
+                match tokio::time::timeout(timeout, connecting).await {
+                    Ok(Ok(pool)) => Ok(pool),
+                    Ok(Err(e)) => Err(Error::Connect {
+                        target: self.target(),
+                        reason: e.to_string(),
+                    }),
+                    Err(_) => Err(Error::Connect {
+                        target: self.target(),
+                        reason: format!("no answer within {timeout:?}"),
+                    }),
+                }
+            })
+            .await
+    }
+
+    fn err(&self, e: sqlx::Error) -> Error {
+        sqlx_error("mysql", &self.target(), e)
+    }
+
+    /// Rows of text columns for a statement with text parameters.
+    async fn text_rows<const N: usize>(
+        &self,
+        sql: &'static str,
+        params: &[&str],
+    ) -> Result<Vec<[Option<String>; N]>> {
+        use sqlx::Row;
+        let mut query = sqlx::query(sql);
+        for p in params {
+            query = query.bind(*p);
+        }
+        let rows = query
+            .fetch_all(self.pool().await?)
+            .await
+            .map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|row| {
+                let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = row.try_get(i).map_err(|e| self.err(e))?;
+                }
+                Ok(out)
+            })
+            .collect()
+    }
+}
+
+/// `SELECT ... FROM information_schema`: every name is cast to text so that MySQL 8 and
+/// MariaDB return the same type, and compared exactly in Rust afterwards.
+const DATABASES_SQL: &str = "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA";
+const TABLES_SQL: &str = "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR) \
+     FROM information_schema.TABLES \
+     WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')";
+const COLUMNS_SQL: &str = "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), \
+     CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR) \
+     FROM information_schema.COLUMNS c \
+     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+     AND EXISTS (SELECT 1 FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = c.TABLE_SCHEMA \
+     AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')) \
+     ORDER BY ORDINAL_POSITION";
+const PRIMARY_KEY_SQL: &str = "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), \
+     CAST(COLUMN_NAME AS CHAR) \
+     FROM information_schema.STATISTICS \
+     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' \
+     ORDER BY SEQ_IN_INDEX";
+
+/// `SELECT CAST(MAX(`column`) AS CHAR) FROM `database`.`table``, names validated and quoted.
+pub(crate) fn max_sql(database: &str, table: &str, column: &str) -> Result<String> {
+    let (d, t, c) = (
+        quote_identifier(DbType::MySql, database)?,
+        quote_identifier(DbType::MySql, table)?,
+        quote_identifier(DbType::MySql, column)?,
+    );
+    Ok(format!("SELECT CAST(MAX({c}) AS CHAR) FROM {d}.{t}"))
+}
+
+fn same(a: &Option<String>, b: &str) -> bool {
+    a.as_deref() == Some(b)
+}
+
+#[async_trait]
+impl DbConnector for MySqlConnector {
+    fn db_type(&self) -> DbType {
+        DbType::MySql
+    }
+
+    fn target(&self) -> String {
+        self.endpoint.to_string()
+    }
+
+    async fn list_databases(&self) -> Result<Vec<String>> {
+        let rows = self.text_rows::<1>(DATABASES_SQL, &[]).await?;
+        Ok(sorted(
+            rows.into_iter()
+                .filter_map(|[name]| name)
+                .filter(|n| !SYSTEM_DATABASES.iter().any(|s| s.eq_ignore_ascii_case(n)))
+                .collect(),
+        ))
+    }
+
+    async fn list_tables(&self, database: &str) -> Result<Vec<String>> {
+        validate_identifier(DbType::MySql, database)?;
+        let rows = self.text_rows::<2>(TABLES_SQL, &[database]).await?;
+        Ok(sorted(
+            rows.into_iter()
+                .filter(|[schema, _]| same(schema, database))
+                .filter_map(|[_, table]| table)
+                .collect(),
+        ))
+    }
+
+    async fn list_columns(&self, database: &str, table: &str) -> Result<Vec<Column>> {
+        validate_identifier(DbType::MySql, database)?;
+        validate_identifier(DbType::MySql, table)?;
+        let rows = self.text_rows::<4>(COLUMNS_SQL, &[database, table]).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|[s, t, _, _]| same(s, database) && same(t, table))
+            .filter_map(|[_, _, name, ty]| {
+                Some(Column {
+                    name: name?,
+                    ty: ty?,
+                })
+            })
+            .collect())
+    }
+
+    async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
+        let columns = self.list_columns(database, table).await?;
+        if columns.is_empty() {
+            return Err(table_not_found(database, table));
+        }
+        let rows = self
+            .text_rows::<3>(PRIMARY_KEY_SQL, &[database, table])
+            .await?;
+        let key = rows
+            .into_iter()
+            .filter(|[s, t, _]| same(s, database) && same(t, table))
+            .filter_map(|[_, _, name]| name)
+            .filter_map(|name| columns.iter().find(|c| c.name == name).cloned())
+            .collect();
+        Ok(PrimaryKey { columns: key })
+    }
+
+    async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
+        let sql = max_sql(database, table, column)?;
+        let max: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(self.pool().await?)
+            .await
+            .map_err(|e| self.err(e))?;
+        parse_max("mysql", max.as_deref(), database, table, column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance_connector as check;
+    use crate::testing::{TestDatabase, database_config_from_url};
+
+    #[test]
+    fn max_statement_quotes_every_name() {
+        assert_eq!(
+            max_sql("shop-db", "order", "select").unwrap(),
+            "SELECT CAST(MAX(`select`) AS CHAR) FROM `shop-db`.`order`"
+        );
+        assert!(matches!(
+            max_sql("d", "a`; DROP TABLE x; --", "id"),
+            Err(Error::InvalidIdentifier { .. })
+        ));
+        assert!(max_sql("d", "x\"y", "id").is_ok());
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_names_the_host_and_hides_the_password() {
+        let config = check::config(DbType::MySql, "127.0.0.1:1", "root", "pw-secret", None);
+        let options = ConnectorOptions {
+            connect_timeout: Duration::from_secs(2),
+            ..ConnectorOptions::default()
+        };
+        let c = MySqlConnector::new(&config, &options).unwrap();
+        check::unreachable_server_is_a_connect_error(&c, "127.0.0.1:1", "pw-secret").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql_connector_conforms() {
+        let Some(db) = TestDatabase::mysql().await else {
+            return;
+        };
+        let fixture = check::Fixture::mysql();
+        db.execute_mysql(&fixture.ddl).await;
+        let config = database_config_from_url(&db.server_url, DbType::MySql, Some(&db.name));
+        let connector = MySqlConnector::new(&config, &ConnectorOptions::default()).unwrap();
+        let (allocators, _dir) = check::allocators_for_tests().await;
+        check::run_all(&config, &connector, &fixture, &allocators).await;
+        // Without db_name every user database is visible and the system ones are not.
+        let all = database_config_from_url(&db.server_url, DbType::MySql, None);
+        let wide = MySqlConnector::new(&all, &ConnectorOptions::default()).unwrap();
+        check::system_databases_are_hidden(&wide, &db.name).await;
+        db.drop_mysql().await;
+    }
+}

@@ -1,0 +1,559 @@
+//! [`OracleConnector`]: Oracle business databases (the `oracle` crate over ODPI-C).
+//!
+//! The driver loads Oracle Instant Client (`libclntsh`) when it first connects; without it
+//! every call fails with [`Error::Unsupported`] explaining how to install it. The driver is
+//! synchronous, so every call runs on tokio's blocking thread pool.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use oracle::Connection;
+use oracle::sql_type::ToSql;
+
+use super::{
+    Column, ConnectorOptions, DbConnector, PrimaryKey, parse_max, quote_identifier, sorted,
+    table_not_found, validate_identifier,
+};
+use crate::config::{DatabaseConfig, DbType, Endpoint};
+use crate::error::{Error, Result};
+
+/// What to do when Oracle Instant Client cannot be loaded.
+pub(crate) const INSTANT_CLIENT_HELP: &str = "Oracle Instant Client is missing: the oracle connector \
+     loads it at run time. Download the \"Basic\" or \"Basic Light\" package (19c or later) for \
+     your platform from https://www.oracle.com/database/technologies/instant-client/downloads.html, \
+     unzip it (e.g. to /opt/oracle/instantclient_23_5), install libaio (libaio1 / libaio1t64 on \
+     Debian and Ubuntu), and make the directory known to the loader before starting the server: \
+     `export LD_LIBRARY_PATH=/opt/oracle/instantclient_23_5:$LD_LIBRARY_PATH` (or add it to \
+     /etc/ld.so.conf.d/ and run ldconfig; on macOS put the libraries in ~/lib)";
+
+/// Login data, moved into blocking tasks.
+#[derive(Clone)]
+struct Login {
+    user: String,
+    password: String,
+    /// Easy Connect Plus string: `//host:port/service?connect_timeout=5`.
+    connect_string: String,
+}
+
+/// Reads Oracle: the one "database" is the configured service (`db_name`, required); its
+/// tables are the base tables of the connecting user's schema (`USER_TABLES`).
+///
+/// One connection, opened on first use (with Easy Connect Plus `connect_timeout`, which needs
+/// Instant Client 19c or later) and reopened after it breaks. Unquoted Oracle names are stored
+/// in upper case; the `find_*` lookups find `TP_ACCOUNT` from `tp_account`.
+pub struct OracleConnector {
+    /// The listener's address.
+    endpoint: Endpoint,
+    /// The service name (`db_name`).
+    service: String,
+    /// How to log in (with the password; never printed).
+    login: Login,
+    /// The connection, `None` until first use or after it broke.
+    connection: Arc<Mutex<Option<Connection>>>,
+}
+
+impl fmt::Debug for OracleConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OracleConnector")
+            .field("endpoint", &self.endpoint.to_string())
+            .field("service", &self.service)
+            .field("user", &self.login.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `//host:port/service?connect_timeout=N&transport_connect_timeout=N` (seconds, at least 1).
+pub(crate) fn connect_string(endpoint: &Endpoint, service: &str, timeout_secs: u64) -> String {
+    let secs = timeout_secs.max(1);
+    format!("//{endpoint}/{service}?connect_timeout={secs}&transport_connect_timeout={secs}")
+}
+
+impl OracleConnector {
+    /// A connector for the configuration; connects on first use.
+    ///
+    /// [`Error::InvalidConfig`] when `db_name` (the service name) is missing or not a plain
+    /// service name.
+    pub fn new(config: &DatabaseConfig, options: &ConnectorOptions) -> Result<Self> {
+        let endpoint = config.endpoint()?;
+        let service = config.database().ok_or_else(|| {
+            Error::InvalidConfig(
+                "an Oracle configuration needs db_name: the service name to connect to (e.g. ORCLPDB1)"
+                    .into(),
+            )
+        })?;
+        if !service
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '$' | '#'))
+        {
+            return Err(Error::InvalidConfig(format!(
+                "invalid Oracle service name {service:?}: letters, digits, `_`, `.`, `-`, `$` and `#` only"
+            )));
+        }
+        Ok(OracleConnector {
+            login: Login {
+                user: config.db_user.clone(),
+                password: config.db_password.clone(),
+                connect_string: connect_string(
+                    &endpoint,
+                    service,
+                    options.connect_timeout.as_secs_f64().ceil() as u64,
+                ),
+            },
+            endpoint,
+            service: service.to_owned(),
+            connection: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Runs `f` on the connection (connecting first if needed) in a blocking task.
+    async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> oracle::Result<T> + Send + 'static,
+    {
+        let state = self.connection.clone();
+        let login = self.login.clone();
+        let target = self.target();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+            if guard.is_none() {
+                let conn = Connection::connect(&login.user, &login.password, &login.connect_string)
+                    .map_err(|e| connect_error(&target, &e.to_string()))?;
+                *guard = Some(conn);
+            }
+            let conn = guard.as_ref().expect("connected above");
+            f(conn).map_err(|e| {
+                let mapped = map_error(&target, &e.to_string());
+                if matches!(mapped, Error::Connect { .. }) {
+                    *guard = None;
+                }
+                mapped
+            })
+        })
+        .await
+        .map_err(|e| Error::backend_msg("oracle", format!("the blocking task failed: {e}")))?
+    }
+
+    /// Checks that `database` is the configured service (in any case).
+    fn check_database(&self, database: &str) -> Result<()> {
+        validate_identifier(DbType::Oracle, database)?;
+        if database.eq_ignore_ascii_case(&self.service) {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!(
+                "database '{database}' is not the configured Oracle service '{}'",
+                self.service
+            )))
+        }
+    }
+}
+
+/// An error while connecting: Instant Client missing is [`Error::Unsupported`] with
+/// [`INSTANT_CLIENT_HELP`]; anything else [`Error::Connect`].
+pub(crate) fn connect_error(target: &str, message: &str) -> Error {
+    if message.contains("DPI-1047") || message.contains("libclntsh") {
+        Error::Unsupported(format!("{INSTANT_CLIENT_HELP}. Cause: {message}"))
+    } else {
+        Error::Connect {
+            target: target.to_owned(),
+            reason: message.to_owned(),
+        }
+    }
+}
+
+/// An error of a statement: a lost connection is [`Error::Connect`]; a missing table (ORA-00942)
+/// or column (ORA-00904) [`Error::NotFound`]; the rest backend errors.
+pub(crate) fn map_error(target: &str, message: &str) -> Error {
+    const LOST: [&str; 7] = [
+        "ORA-03113",
+        "ORA-03114",
+        "ORA-03135",
+        "ORA-12170",
+        "ORA-12541",
+        "DPI-1010",
+        "DPI-1080",
+    ];
+    if message.contains("DPI-1047") {
+        connect_error(target, message)
+    } else if LOST.iter().any(|code| message.contains(code)) {
+        Error::Connect {
+            target: target.to_owned(),
+            reason: message.to_owned(),
+        }
+    } else if message.contains("ORA-00942") || message.contains("ORA-00904") {
+        Error::NotFound(message.to_owned())
+    } else {
+        Error::backend_msg("oracle", message)
+    }
+}
+
+pub(crate) const TABLES_SQL: &str = "SELECT TABLE_NAME FROM USER_TABLES \
+     WHERE NESTED = 'NO' AND SECONDARY = 'N' AND DROPPED = 'NO' \
+     AND (IOT_TYPE IS NULL OR IOT_TYPE = 'IOT')";
+pub(crate) const COLUMNS_SQL: &str = "SELECT c.COLUMN_NAME, c.DATA_TYPE, TO_CHAR(c.DATA_PRECISION), \
+     TO_CHAR(c.DATA_SCALE), TO_CHAR(c.CHAR_LENGTH) \
+     FROM USER_TAB_COLUMNS c JOIN USER_TABLES t ON t.TABLE_NAME = c.TABLE_NAME \
+     WHERE c.TABLE_NAME = :1 ORDER BY c.COLUMN_ID";
+pub(crate) const PRIMARY_KEY_SQL: &str = "SELECT cc.COLUMN_NAME FROM USER_CONSTRAINTS c \
+     JOIN USER_CONS_COLUMNS cc ON cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND cc.TABLE_NAME = c.TABLE_NAME \
+     WHERE c.CONSTRAINT_TYPE = 'P' AND c.TABLE_NAME = :1 ORDER BY cc.POSITION";
+
+/// `SELECT TO_CHAR(MAX("column")) FROM "table"` (the user's schema).
+pub(crate) fn max_sql(table: &str, column: &str) -> Result<String> {
+    let (t, c) = (
+        quote_identifier(DbType::Oracle, table)?,
+        quote_identifier(DbType::Oracle, column)?,
+    );
+    Ok(format!("SELECT TO_CHAR(MAX({c})) FROM {t}"))
+}
+
+/// A column type as declared: `NUMBER(10,0)`, `NUMBER(*,0)` (INTEGER), `NUMBER`, `VARCHAR2(36)`.
+pub(crate) fn type_name(
+    data_type: &str,
+    precision: Option<&str>,
+    scale: Option<&str>,
+    char_length: Option<&str>,
+) -> String {
+    match data_type {
+        "NUMBER" => match (precision, scale) {
+            (Some(p), Some(s)) => format!("NUMBER({p},{s})"),
+            (None, Some(s)) => format!("NUMBER(*,{s})"),
+            (Some(p), None) => format!("NUMBER({p})"),
+            (None, None) => "NUMBER".to_owned(),
+        },
+        "FLOAT" => match precision {
+            Some(p) => format!("FLOAT({p})"),
+            None => "FLOAT".to_owned(),
+        },
+        "VARCHAR2" | "NVARCHAR2" | "CHAR" | "NCHAR" => match char_length {
+            Some(n) => format!("{data_type}({n})"),
+            None => data_type.to_owned(),
+        },
+        other => other.to_owned(),
+    }
+}
+
+/// Rows of a query as text (`ncols` columns each).
+fn text_rows(
+    conn: &Connection,
+    sql: &str,
+    params: &[String],
+    ncols: usize,
+) -> oracle::Result<Vec<Vec<Option<String>>>> {
+    let params: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+    let mut out = Vec::new();
+    for row in conn.query(sql, &params)? {
+        let row = row?;
+        let mut values = Vec::with_capacity(ncols);
+        for i in 0..ncols {
+            values.push(row.get::<usize, Option<String>>(i)?);
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl DbConnector for OracleConnector {
+    fn db_type(&self) -> DbType {
+        DbType::Oracle
+    }
+
+    fn target(&self) -> String {
+        self.endpoint.to_string()
+    }
+
+    /// The configured service only.
+    async fn list_databases(&self) -> Result<Vec<String>> {
+        // Connect, so that an unreachable server or a missing client library shows here.
+        self.run(|conn| conn.ping()).await?;
+        Ok(vec![self.service.clone()])
+    }
+
+    async fn list_tables(&self, database: &str) -> Result<Vec<String>> {
+        self.check_database(database)?;
+        let rows = self.run(|conn| text_rows(conn, TABLES_SQL, &[], 1)).await?;
+        Ok(sorted(
+            rows.into_iter()
+                .filter_map(|mut r| r.pop().flatten())
+                .collect(),
+        ))
+    }
+
+    async fn list_columns(&self, database: &str, table: &str) -> Result<Vec<Column>> {
+        self.check_database(database)?;
+        validate_identifier(DbType::Oracle, table)?;
+        let params = vec![table.to_owned()];
+        let rows = self
+            .run(move |conn| text_rows(conn, COLUMNS_SQL, &params, 5))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let name = r.first()?.clone()?;
+                let data_type = r.get(1)?.clone()?;
+                let ty = type_name(
+                    &data_type,
+                    r.get(2)?.as_deref(),
+                    r.get(3)?.as_deref(),
+                    r.get(4)?.as_deref(),
+                );
+                Some(Column { name, ty })
+            })
+            .collect())
+    }
+
+    async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
+        let columns = self.list_columns(database, table).await?;
+        if columns.is_empty() {
+            return Err(table_not_found(database, table));
+        }
+        let params = vec![table.to_owned()];
+        let rows = self
+            .run(move |conn| text_rows(conn, PRIMARY_KEY_SQL, &params, 1))
+            .await?;
+        Ok(PrimaryKey {
+            columns: rows
+                .into_iter()
+                .filter_map(|mut r| r.pop().flatten())
+                .filter_map(|n| columns.iter().find(|c| c.name == n).cloned())
+                .collect(),
+        })
+    }
+
+    async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
+        self.check_database(database)?;
+        let sql = max_sql(table, column)?;
+        let text = self
+            .run(move |conn| conn.query_row_as::<Option<String>>(&sql, &[]))
+            .await?;
+        parse_max("oracle", text.as_deref(), database, table, column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::conformance_connector as check;
+    use crate::testing::database_config_from_url;
+
+    #[test]
+    fn statements_quote_names_and_bind_values() {
+        assert_eq!(
+            max_sql("MixedCase", "Id").unwrap(),
+            "SELECT TO_CHAR(MAX(\"Id\")) FROM \"MixedCase\""
+        );
+        assert_eq!(
+            max_sql("with-dash", "select").unwrap(),
+            "SELECT TO_CHAR(MAX(\"select\")) FROM \"with-dash\""
+        );
+        assert!(COLUMNS_SQL.contains("c.TABLE_NAME = :1"));
+        assert!(
+            PRIMARY_KEY_SQL.contains("CONSTRAINT_TYPE = 'P'") && PRIMARY_KEY_SQL.contains(":1")
+        );
+        assert!(PRIMARY_KEY_SQL.ends_with("ORDER BY cc.POSITION"));
+        assert!(TABLES_SQL.starts_with("SELECT TABLE_NAME FROM USER_TABLES"));
+        for bad in ["x\"y", "x\"; DROP TABLE t; --", "", "a\0b"] {
+            assert!(matches!(
+                max_sql(bad, "id"),
+                Err(Error::InvalidIdentifier { .. })
+            ));
+            assert!(matches!(
+                max_sql("t", bad),
+                Err(Error::InvalidIdentifier { .. })
+            ));
+        }
+        assert_eq!(
+            max_sql("a]b", "a`b").unwrap(),
+            "SELECT TO_CHAR(MAX(\"a`b\")) FROM \"a]b\""
+        );
+    }
+
+    #[test]
+    fn declared_types_are_rebuilt_and_classified() {
+        let cases = [
+            (
+                ("NUMBER", Some("10"), Some("0"), None),
+                "NUMBER(10,0)",
+                true,
+            ),
+            (("NUMBER", None, Some("0"), None), "NUMBER(*,0)", true),
+            (("NUMBER", None, None, None), "NUMBER", false),
+            (
+                ("NUMBER", Some("10"), Some("2"), None),
+                "NUMBER(10,2)",
+                false,
+            ),
+            (("VARCHAR2", None, None, Some("36")), "VARCHAR2(36)", false),
+            (("FLOAT", Some("126"), None, None), "FLOAT(126)", false),
+            (("RAW", None, None, None), "RAW", false),
+        ];
+        for ((t, p, s, l), shown, integer) in cases {
+            let ty = type_name(t, p, s, l);
+            assert_eq!(ty, shown);
+            assert_eq!(crate::oracle_is_integer(&ty), integer, "{ty}");
+        }
+    }
+
+    #[test]
+    fn connect_strings_use_easy_connect_with_a_timeout() {
+        let e = Endpoint::parse("db.local", 1521).unwrap();
+        assert_eq!(
+            connect_string(&e, "ORCLPDB1", 5),
+            "//db.local:1521/ORCLPDB1?connect_timeout=5&transport_connect_timeout=5"
+        );
+        let e = Endpoint::parse("[::1]:1522", 1521).unwrap();
+        assert!(connect_string(&e, "FREE", 0).starts_with("//[::1]:1522/FREE?connect_timeout=1"));
+    }
+
+    #[test]
+    fn configuration_needs_a_plain_service_name() {
+        let mut config = check::config(DbType::Oracle, "h", "u", "p", None);
+        assert!(matches!(
+            OracleConnector::new(&config, &ConnectorOptions::default()),
+            Err(Error::InvalidConfig(_))
+        ));
+        config.db_name = Some("svc?x=1".into());
+        assert!(matches!(
+            OracleConnector::new(&config, &ConnectorOptions::default()),
+            Err(Error::InvalidConfig(_))
+        ));
+        config.db_name = Some("ORCLPDB1.example.com".into());
+        assert!(OracleConnector::new(&config, &ConnectorOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn errors_are_mapped_by_code() {
+        let missing = "DPI-1047: Cannot locate a 64-bit Oracle Client library: \"libclntsh.so: cannot open shared object file: No such file or directory\"";
+        match connect_error("h:1521", missing) {
+            Error::Unsupported(msg) => {
+                assert!(msg.starts_with("Oracle Instant Client is missing"), "{msg}");
+                assert!(
+                    msg.contains("LD_LIBRARY_PATH") && msg.ends_with(missing),
+                    "{msg}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            connect_error("h:1521", "ORA-12541: TNS:no listener"),
+            Error::Connect { target, .. } if target == "h:1521"
+        ));
+        assert!(matches!(
+            map_error("h:1521", "ORA-03113: end-of-file on communication channel"),
+            Error::Connect { .. }
+        ));
+        assert!(matches!(
+            map_error("h:1521", "ORA-00942: table or view does not exist"),
+            Error::NotFound(_)
+        ));
+        assert!(matches!(
+            map_error("h:1521", "ORA-00904: \"X\": invalid identifier"),
+            Error::NotFound(_)
+        ));
+        assert!(matches!(
+            map_error("h:1521", "ORA-01031: insufficient privileges"),
+            Error::Backend { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_database_other_than_the_service_is_not_found() {
+        let config = check::config(DbType::Oracle, "127.0.0.1:1", "u", "pw-secret", Some("SVC"));
+        let c = OracleConnector::new(&config, &ConnectorOptions::default()).unwrap();
+        assert!(matches!(
+            c.list_tables("other").await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            c.max_value("svc", "x\"y", "id").await,
+            Err(Error::InvalidIdentifier { .. })
+        ));
+    }
+
+    /// Without Instant Client the error says what is missing and how to install it; with it,
+    /// an unreachable listener is a connect error naming the host.
+    #[tokio::test]
+    async fn no_server_or_no_client_library_is_explained() {
+        let config = check::config(DbType::Oracle, "127.0.0.1:1", "u", "pw-secret", Some("SVC"));
+        let options = ConnectorOptions {
+            connect_timeout: Duration::from_secs(2),
+            ..ConnectorOptions::default()
+        };
+        let c = OracleConnector::new(&config, &options).unwrap();
+        for result in [
+            c.list_databases().await.map(|_| ()),
+            c.list_tables("SVC").await.map(|_| ()),
+            c.max_value("svc", "T", "ID").await.map(|_| ()),
+        ] {
+            let err = result.expect_err("no server listens there");
+            let msg = err.to_string();
+            assert!(!msg.contains("pw-secret"), "{msg}");
+            match err {
+                Error::Unsupported(_) => {
+                    assert!(msg.contains("Oracle Instant Client is missing"), "{msg}");
+                    assert!(
+                        msg.contains("LD_LIBRARY_PATH") && msg.contains("Basic"),
+                        "{msg}"
+                    );
+                    assert!(msg.contains("DPI-1047"), "{msg}");
+                }
+                Error::Connect { .. } => assert!(msg.contains("127.0.0.1:1"), "{msg}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    /// Runs statements as the test user; with `ignore_errors` failures are skipped (drops).
+    async fn execute(url: &str, statements: Vec<String>, ignore_errors: bool) {
+        let config = database_config_from_url(url, DbType::Oracle, Some(&service_of(url)));
+        let c = OracleConnector::new(&config, &ConnectorOptions::default()).unwrap();
+        c.run(move |conn| {
+            for sql in &statements {
+                match conn.execute(sql, &[]) {
+                    Ok(_) => {}
+                    Err(_) if ignore_errors => {}
+                    Err(e) => panic!("{e}\n{sql}"),
+                }
+            }
+            conn.commit()
+        })
+        .await
+        .expect("run statements");
+    }
+
+    fn service_of(url: &str) -> String {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        rest.split_once('/')
+            .map(|(_, s)| s.split('?').next().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Needs `KXY_TEST_ORACLE_URL` (`oracle://user:password@127.0.0.1:1521/FREEPDB1`), a user
+    /// that may create tables and views in its own schema (best a dedicated one), and Oracle
+    /// Instant Client. Creates and drops tables named `KXYT_*`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn oracle_connector_conforms() {
+        let Ok(url) = std::env::var("KXY_TEST_ORACLE_URL") else {
+            eprintln!("NOTICE: skipping, KXY_TEST_ORACLE_URL is not set");
+            return;
+        };
+        let fixture = check::Fixture::oracle();
+        execute(&url, fixture.oracle_drop(), true).await;
+        let ddl: Vec<String> = fixture
+            .ddl
+            .iter()
+            .filter(|s| s.as_str() != "COMMIT")
+            .cloned()
+            .collect();
+        execute(&url, ddl, false).await;
+        let config = database_config_from_url(&url, DbType::Oracle, Some(&service_of(&url)));
+        let connector = OracleConnector::new(&config, &ConnectorOptions::default()).unwrap();
+        let (allocators, _dir) = check::allocators_for_tests().await;
+        check::run_all(&config, &connector, &fixture, &allocators).await;
+        execute(&url, fixture.oracle_drop(), true).await;
+    }
+}

@@ -1,0 +1,287 @@
+//! [`PgConnector`]: PostgreSQL business databases.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, PgPool};
+use tokio::sync::Mutex;
+
+use super::{
+    Column, ConnectorOptions, DbConnector, PrimaryKey, parse_max, quote_identifier, sorted,
+    sqlx_error, table_not_found, validate_identifier,
+};
+use crate::config::{DatabaseConfig, DbType, Endpoint};
+use crate::error::{Error, Result};
+
+/// Databases every PostgreSQL server has, which hold no business tables.
+pub(crate) const SYSTEM_DATABASES: [&str; 3] = ["postgres", "template0", "template1"];
+
+/// The schema whose tables are read.
+pub(crate) const SCHEMA: &str = "public";
+
+/// Reads PostgreSQL: a "database" is a database; the base tables (ordinary and partitioned,
+/// not partitions, views or foreign tables) of its schema `public` are listed.
+///
+/// A PostgreSQL connection is bound to one database, so the connector keeps one small pool
+/// per database it has read (idle connections close after a minute). Databases are listed
+/// through `db_name` if configured, else through the `postgres` database; only databases the
+/// user may connect to are listed.
+pub struct PgConnector {
+    /// The server's address.
+    endpoint: Endpoint,
+    /// Login options without a database (with the password; never printed).
+    connect: PgConnectOptions,
+    /// The database connected to for listing databases.
+    maintenance_db: String,
+    /// Connections and timeouts.
+    options: ConnectorOptions,
+    /// One pool per database, created on first use.
+    pools: Mutex<HashMap<String, PgPool>>,
+}
+
+impl fmt::Debug for PgConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConnector")
+            .field("endpoint", &self.endpoint.to_string())
+            .field("user", &self.connect.get_username())
+            .field("maintenance_db", &self.maintenance_db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgConnector {
+    /// A connector for the configuration; connects on first use.
+    pub fn new(config: &DatabaseConfig, options: &ConnectorOptions) -> Result<Self> {
+        let endpoint = config.endpoint()?;
+        // `new_without_pgpass` still reads PG* environment variables (e.g. PGSSLMODE);
+        // host, port, user and password are then set from the configuration.
+        let connect = PgConnectOptions::new_without_pgpass()
+            .host(&endpoint.host)
+            .port(endpoint.port)
+            .username(&config.db_user)
+            .password(&config.db_password)
+            .application_name("kxy-id");
+        let maintenance_db = config.database().unwrap_or("postgres").to_owned();
+        Ok(PgConnector {
+            endpoint,
+            connect,
+            maintenance_db,
+            options: options.clone(),
+            pools: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The pool for `database`, connecting if there is none yet.
+    async fn pool(&self, database: &str) -> Result<PgPool> {
+        validate_identifier(DbType::Postgres, database)?;
+        let mut pools = self.pools.lock().await;
+        if let Some(pool) = pools.get(database) {
+            return Ok(pool.clone());
+        }
+        let timeout = self.options.connect_timeout;
+        let connecting = PgPoolOptions::new()
+            .max_connections(self.options.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(timeout)
+            .idle_timeout(Some(Duration::from_secs(60)))
+            .connect_with(self.connect.clone().database(database));
+        let pool = match tokio::time::timeout(timeout, connecting).await {
+            Ok(Ok(pool)) => pool,
+            Ok(Err(sqlx::Error::Database(e))) if e.code().as_deref() == Some("3D000") => {
+                return Err(Error::NotFound(format!(
+                    "database '{database}' does not exist on {}",
+                    self.target()
+                )));
+            }
+            Ok(Err(e)) => {
+                return Err(Error::Connect {
+                    target: format!("{}/{database}", self.target()),
+                    reason: e.to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(Error::Connect {
+                    target: format!("{}/{database}", self.target()),
+                    reason: format!("no answer within {timeout:?}"),
+                });
+            }
+        };
+        pools.insert(database.to_owned(), pool.clone());
+        Ok(pool)
+    }
+
+    fn err(&self, e: sqlx::Error) -> Error {
+        sqlx_error("postgres", &self.target(), e)
+    }
+
+    /// The names of the key columns of `table`, in key order.
+    async fn key_column_names(&self, database: &str, table: &str) -> Result<Vec<String>> {
+        sqlx::query_scalar(PRIMARY_KEY_SQL)
+            .bind(SCHEMA)
+            .bind(table)
+            .fetch_all(&self.pool(database).await?)
+            .await
+            .map_err(|e| self.err(e))
+    }
+}
+
+const DATABASES_SQL: &str = "SELECT datname::text FROM pg_database \
+     WHERE datallowconn AND NOT datistemplate AND has_database_privilege(datname, 'CONNECT') \
+     ORDER BY 1";
+/// Ordinary (`r`) and partitioned (`p`) tables; partitions are part of their parent.
+const TABLES_SQL: &str = "SELECT c.relname::text FROM pg_class c \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+     ORDER BY 1";
+const COLUMNS_SQL: &str = "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) \
+     FROM pg_attribute a \
+     JOIN pg_class c ON c.oid = a.attrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') \
+     AND a.attnum > 0 AND NOT a.attisdropped \
+     ORDER BY a.attnum";
+const PRIMARY_KEY_SQL: &str = "SELECT a.attname::text FROM pg_index i \
+     JOIN pg_class c ON c.oid = i.indrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) \
+     WHERE i.indisprimary AND n.nspname = $1 AND c.relname = $2 \
+     ORDER BY array_position(i.indkey::int2[], a.attnum)";
+
+/// `SELECT MAX("column")::text FROM "public"."table"`, names validated and quoted.
+pub(crate) fn max_sql(table: &str, column: &str) -> Result<String> {
+    let (t, c) = (
+        quote_identifier(DbType::Postgres, table)?,
+        quote_identifier(DbType::Postgres, column)?,
+    );
+    Ok(format!("SELECT MAX({c})::text FROM \"{SCHEMA}\".{t}"))
+}
+
+#[async_trait]
+impl DbConnector for PgConnector {
+    fn db_type(&self) -> DbType {
+        DbType::Postgres
+    }
+
+    fn target(&self) -> String {
+        self.endpoint.to_string()
+    }
+
+    async fn list_databases(&self) -> Result<Vec<String>> {
+        let pool = self.pool(&self.maintenance_db).await?;
+        let names: Vec<String> = sqlx::query_scalar(DATABASES_SQL)
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(sorted(
+            names
+                .into_iter()
+                .filter(|n| !SYSTEM_DATABASES.contains(&n.as_str()))
+                .collect(),
+        ))
+    }
+
+    async fn list_tables(&self, database: &str) -> Result<Vec<String>> {
+        let names: Vec<String> = sqlx::query_scalar(TABLES_SQL)
+            .bind(SCHEMA)
+            .fetch_all(&self.pool(database).await?)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(sorted(names))
+    }
+
+    async fn list_columns(&self, database: &str, table: &str) -> Result<Vec<Column>> {
+        validate_identifier(DbType::Postgres, table)?;
+        let rows: Vec<(String, String)> = sqlx::query_as(COLUMNS_SQL)
+            .bind(SCHEMA)
+            .bind(table)
+            .fetch_all(&self.pool(database).await?)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, ty)| Column { name, ty })
+            .collect())
+    }
+
+    async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
+        let columns = self.list_columns(database, table).await?;
+        if columns.is_empty() {
+            return Err(table_not_found(database, table));
+        }
+        let names = self.key_column_names(database, table).await?;
+        Ok(PrimaryKey {
+            columns: names
+                .into_iter()
+                .filter_map(|n| columns.iter().find(|c| c.name == n).cloned())
+                .collect(),
+        })
+    }
+
+    async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
+        let sql = max_sql(table, column)?;
+        let pool = self.pool(database).await?;
+        let max: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        parse_max("postgres", max.as_deref(), database, table, column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance_connector as check;
+    use crate::testing::{TestDatabase, database_config_from_url};
+
+    #[test]
+    fn max_statement_quotes_every_name() {
+        assert_eq!(
+            max_sql("MixedCase", "Id").unwrap(),
+            "SELECT MAX(\"Id\")::text FROM \"public\".\"MixedCase\""
+        );
+        assert!(matches!(
+            max_sql("x\"y", "id"),
+            Err(Error::InvalidIdentifier { .. })
+        ));
+        assert!(max_sql("a`b", "id").is_ok());
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_names_the_host_and_hides_the_password() {
+        let config = check::config(DbType::Postgres, "127.0.0.1:1", "u", "pw-secret", None);
+        let options = ConnectorOptions {
+            connect_timeout: Duration::from_secs(2),
+            ..ConnectorOptions::default()
+        };
+        let c = PgConnector::new(&config, &options).unwrap();
+        check::unreachable_server_is_a_connect_error(&c, "127.0.0.1:1", "pw-secret").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_connector_conforms() {
+        let Some(db) = TestDatabase::postgres().await else {
+            return;
+        };
+        let fixture = check::Fixture::postgres();
+        db.execute_postgres(&fixture.ddl).await;
+        let config = database_config_from_url(&db.server_url, DbType::Postgres, Some(&db.name));
+        let connector = PgConnector::new(&config, &ConnectorOptions::default()).unwrap();
+        let (allocators, _dir) = check::allocators_for_tests().await;
+        check::run_all(&config, &connector, &fixture, &allocators).await;
+        let all = database_config_from_url(&db.server_url, DbType::Postgres, None);
+        let wide = PgConnector::new(&all, &ConnectorOptions::default()).unwrap();
+        check::system_databases_are_hidden(&wide, &db.name).await;
+        // Close every pool so the database can be dropped.
+        for pool in connector.pools.lock().await.values() {
+            pool.close().await;
+        }
+        for pool in wide.pools.lock().await.values() {
+            pool.close().await;
+        }
+        db.drop_postgres().await;
+    }
+}
