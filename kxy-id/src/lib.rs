@@ -54,6 +54,8 @@ mod error;
 mod init;
 mod key;
 pub mod meta;
+mod secret;
+mod service;
 
 #[cfg(feature = "memory")]
 mod memory;
@@ -83,14 +85,17 @@ pub use connector::{
     mysql_is_integer, oracle_is_integer, pick_name, postgres_is_integer, quote_identifier,
     validate_identifier,
 };
+pub use error::{Error, Result, redact_url};
 pub use init::{
     AheadKey, DiscoveredTable, InitReport, KeySource, SeededKey, SkippedTable, TableError,
-    databases_to_scan, discover, initialize, missing_table_or_field_message, resolve_key,
-    seed_key,
+    databases_to_scan, discover, initialize, missing_table_or_field_message, resolve_key, seed_key,
 };
-pub use error::{Error, Result, redact_url};
 pub use key::{MAX_KEY_CHARS, MAX_PART_CHARS, Segment, SegmentKey};
 pub use meta::{MemoryMetaStore, MetaStore};
+pub use secret::SecretBox;
+pub use service::{
+    CustomCounter, DatabaseInput, IdService, InitializeResult, ScanSummary, ServiceOptions,
+};
 
 #[cfg(feature = "mssql")]
 pub use connector::MssqlConnector;
