@@ -1,1 +1,211 @@
-//! kxy-id-server
+//! The kxy-id HTTP server: the old kxy-open-id service's API over [`kxy_id::IdService`].
+//!
+//! # Layout
+//!
+//! - [`run`]: serves HTTP on a listener until a shutdown future completes; the binary and
+//!   every test start the server through it.
+//! - [`open_state`]: builds the shared [`AppState`] from [`Settings`] (stores, secrets, auth).
+//! - [`spawn_scanner`]: the background table scanner, stopped when its guard is dropped.
+//! - `router`: the route table; `routes::*`: one handler per endpoint; `error`: [`ApiError`]
+//!   and how it becomes the envelope and status codes of the API; `validate`: 422 bodies.
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
+pub mod auth;
+mod error;
+mod metrics;
+mod response;
+mod router;
+mod routes;
+mod settings;
+mod state;
+mod validate;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use kxy_id::{IdService, MetaStore, SecretBox, SegmentAllocator, ServiceOptions};
+use tokio::net::TcpListener;
+
+pub use auth::{Auth, AuthSettings};
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use settings::Settings;
+pub use state::AppState;
+
+/// How long a client may take to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves HTTP on `listener` until `shutdown` completes, then lets open requests finish
+/// (for up to 10 s).
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let service = service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(router::handle(state, req).await) }
+                });
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("closing connections still open after 10 s"),
+    }
+    Ok(())
+}
+
+/// Opens the stores named by `settings` and builds the shared state.
+pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> {
+    let store = settings.store_url();
+    let timeout = Duration::from_secs(settings.connect_timeout.max(1));
+    let (allocator, meta): (Arc<dyn SegmentAllocator>, Arc<dyn MetaStore>) =
+        if let Some(path) = store.strip_prefix("sqlite://") {
+            let path = Path::new(path);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    kxy_id::Error::InvalidConfig(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            let allocator = kxy_id::SqliteAllocator::open(path).await?;
+            let meta = kxy_id::meta::SqliteMetaStore::new(allocator.pool().clone()).await?;
+            (Arc::new(allocator), Arc::new(meta))
+        } else if store.starts_with("redis://") || store.starts_with("rediss://") {
+            let allocator = kxy_id::RedisAllocator::connect(&store, timeout).await?;
+            let meta = kxy_id::meta::RedisMetaStore::new(allocator.connection());
+            (Arc::new(allocator), Arc::new(meta))
+        } else {
+            return Err(kxy_id::Error::InvalidConfig(format!(
+                "unsupported store {}: use sqlite://PATH or redis://host:port/db",
+                kxy_id::redact_url(&store)
+            )));
+        };
+    let secrets = secret_box(settings)?;
+    let options = ServiceOptions {
+        connector: kxy_id::ConnectorOptions {
+            connect_timeout: timeout,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let service = Arc::new(IdService::new(allocator, meta.clone(), secrets, options));
+    let algorithm = match settings.jwt_algorithm.to_ascii_uppercase().as_str() {
+        "HS256" => jsonwebtoken::Algorithm::HS256,
+        "HS384" => jsonwebtoken::Algorithm::HS384,
+        "HS512" => jsonwebtoken::Algorithm::HS512,
+        other => {
+            return Err(kxy_id::Error::InvalidConfig(format!(
+                "JWT_ALGORITHM {other} is not supported: use HS256, HS384 or HS512"
+            )));
+        }
+    };
+    let auth = Auth::new(
+        meta,
+        AuthSettings {
+            jwt_secret: settings.jwt_secret_key.clone(),
+            jwt_algorithm: algorithm,
+            jwt_expiry: Duration::from_secs(settings.jwt_expire_hours.max(1) * 3600),
+            des_key: settings.des_key.clone(),
+            bcrypt_cost: settings.bcrypt_cost,
+        },
+    )
+    .await?;
+    Ok(AppState::new(service, auth))
+}
+
+/// The key that encrypts database passwords: `KXY_SECRET_KEY`, else `<data-dir>/secret.key`
+/// (generated with mode 0600 on first start).
+fn secret_box(settings: &Settings) -> Result<SecretBox, kxy_id::Error> {
+    if let Some(text) = settings.secret_key.as_deref().filter(|s| !s.is_empty()) {
+        return SecretBox::from_text(text);
+    }
+    let path = settings.data_dir.join("secret.key");
+    let io = |e: std::io::Error| kxy_id::Error::InvalidConfig(format!("{}: {e}", path.display()));
+    if !path.exists() {
+        std::fs::create_dir_all(&settings.data_dir).map_err(io)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, SecretBox::generate_key_text().as_bytes())
+                    .map_err(io)?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    SecretBox::from_text(&std::fs::read_to_string(&path).map_err(io)?)
+}
+
+/// Stops the scanner when dropped.
+#[derive(Debug)]
+pub struct ScannerGuard {
+    /// The scanner task.
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ScannerGuard {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts the background scanner: every `every`, records integer-keyed tables without a
+/// counter as discovered. A database that is down is logged and retried on the next pass.
+pub fn spawn_scanner(state: AppState, every: Duration) -> ScannerGuard {
+    let task = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match state.service.scan_once().await {
+                Ok(summary) => {
+                    state.metrics.scanned(summary.failed as u64);
+                    tracing::debug!(?summary, "scanner pass");
+                }
+                Err(e) => {
+                    state.metrics.scanned(1);
+                    tracing::warn!(error = %e, "scanner pass failed");
+                }
+            }
+        }
+    });
+    ScannerGuard { task }
+}

@@ -1,0 +1,123 @@
+//! The one error type of the server, and how each becomes a response.
+
+use http::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::response::{Body, fail, json_response};
+
+/// Everything a handler can answer besides success.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// A handled failure: HTTP 200 with `code` and `msg` in the envelope.
+    #[error("{code}: {msg}")]
+    Handled {
+        /// The HTTP-like code (400, 401, 404, 409, 500, 503).
+        code: u16,
+        /// The message for humans.
+        msg: String,
+    },
+    /// The request body is invalid: HTTP 422 with FastAPI's `{"detail": [...]}`.
+    #[error("invalid request body")]
+    Unprocessable(Vec<Value>),
+    /// Missing or bad credentials on a protected endpoint: HTTP 401 `{"detail": ...}`.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// No such route: HTTP 404.
+    #[error("not found")]
+    NoRoute {
+        /// Under `/api/`: the envelope form; elsewhere `{"detail": "Not Found"}`.
+        api: bool,
+    },
+    /// The body is larger than the server accepts: HTTP 413.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The method is not allowed on the path: HTTP 405.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// An unexpected failure: HTTP 500, logged, details never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A handled failure.
+    pub fn handled(code: u16, msg: impl Into<String>) -> Self {
+        ApiError::Handled {
+            code,
+            msg: msg.into(),
+        }
+    }
+
+    /// The outcome label for metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            ApiError::Handled { code, .. } if *code < 500 => "client_error",
+            ApiError::Handled { .. } => "server_error",
+            ApiError::Unprocessable(_) => "invalid",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::NoRoute { .. } | ApiError::MethodNotAllowed => "no_route",
+            ApiError::PayloadTooLarge => "too_large",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The response for this error.
+    pub fn into_response(self) -> Response<Body> {
+        match self {
+            ApiError::Handled { code, msg } => fail(code, msg),
+            ApiError::Unprocessable(detail) => {
+                json_response(StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": detail}))
+            }
+            ApiError::Unauthorized(detail) => {
+                json_response(StatusCode::UNAUTHORIZED, json!({"detail": detail}))
+            }
+            ApiError::NoRoute { api: true } => json_response(
+                StatusCode::NOT_FOUND,
+                json!({"code": 404, "msg": "Not found", "data": null}),
+            ),
+            ApiError::NoRoute { api: false } => {
+                json_response(StatusCode::NOT_FOUND, json!({"detail": "Not Found"}))
+            }
+            ApiError::MethodNotAllowed => json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"detail": "Method Not Allowed"}),
+            ),
+            ApiError::PayloadTooLarge => json_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"detail": "Request body too large (limit 64 KiB)"}),
+            ),
+            ApiError::Internal(reason) => {
+                tracing::error!(%reason, "internal error");
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"code": 500, "msg": "Internal Server Error", "data": null}),
+                )
+            }
+        }
+    }
+}
+
+impl From<kxy_id::Error> for ApiError {
+    /// The codes of the old service, plus 400 for the deliberate refusals (overflow,
+    /// non-integer keys, invalid names) and 503 for unreachable stores.
+    fn from(e: kxy_id::Error) -> Self {
+        use kxy_id::Error as E;
+        match &e {
+            E::KeyNotFound { .. } | E::NotFound(_) => ApiError::handled(404, e.to_string()),
+            E::AlreadyExists { key } => {
+                ApiError::handled(409, format!("Configuration already exists for {key}"))
+            }
+            E::Busy(msg) => ApiError::handled(503, msg.clone()),
+            E::Connect { .. } => ApiError::handled(503, e.to_string()),
+            E::CorruptCounter { .. } | E::OutOfRange(_) | E::Unsupported(_) => {
+                ApiError::handled(500, e.to_string())
+            }
+            _ if e.is_bad_input() => ApiError::handled(400, e.to_string()),
+            _ => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// The result of a handler.
+pub(crate) type ApiResult = Result<Response<Body>, ApiError>;

@@ -1,0 +1,114 @@
+//! Prometheus metrics: requests by route and outcome, IDs handed out, allocation latency,
+//! scanner runs and errors.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the allocation latency histogram.
+const BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+];
+
+/// The server's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Requests by (route, outcome).
+    requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// IDs handed out.
+    ids: AtomicU64,
+    /// Allocation latency histogram counts per bucket (+Inf last).
+    latency_buckets: [AtomicU64; BUCKETS.len() + 1],
+    /// Sum of allocation latencies, microseconds.
+    latency_sum_us: AtomicU64,
+    /// Scanner passes.
+    scanner_runs: AtomicU64,
+    /// Databases that failed during scanner passes.
+    scanner_errors: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one request.
+    pub fn request(&self, route: &'static str, outcome: &'static str) {
+        *self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((route, outcome))
+            .or_default() += 1;
+    }
+
+    /// Records a successful allocation.
+    pub fn allocated(&self, ids: u64, took: Duration) {
+        self.ids.fetch_add(ids, Ordering::Relaxed);
+        let secs = took.as_secs_f64();
+        let bucket = BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BUCKETS.len());
+        self.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Records a scanner pass.
+    pub fn scanned(&self, failed_databases: u64) {
+        self.scanner_runs.fetch_add(1, Ordering::Relaxed);
+        self.scanner_errors
+            .fetch_add(failed_databases, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP kxy_id_http_requests_total HTTP requests by route and outcome.\n# TYPE kxy_id_http_requests_total counter\n");
+        for ((route, outcome), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "kxy_id_http_requests_total{{route=\"{route}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kxy_id_ids_allocated_total IDs handed out.\n# TYPE kxy_id_ids_allocated_total counter\nkxy_id_ids_allocated_total {}",
+            self.ids.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP kxy_id_allocate_duration_seconds Allocation latency.\n# TYPE kxy_id_allocate_duration_seconds histogram\n");
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += self.latency_buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "kxy_id_allocate_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        cumulative += self.latency_buckets[BUCKETS.len()].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "kxy_id_allocate_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
+        );
+        let _ = writeln!(
+            out,
+            "kxy_id_allocate_duration_seconds_sum {}\nkxy_id_allocate_duration_seconds_count {cumulative}",
+            self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "# HELP kxy_id_scanner_runs_total Scanner passes.\n# TYPE kxy_id_scanner_runs_total counter\nkxy_id_scanner_runs_total {}",
+            self.scanner_runs.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP kxy_id_scanner_errors_total Databases that failed during scanner passes.\n# TYPE kxy_id_scanner_errors_total counter\nkxy_id_scanner_errors_total {}",
+            self.scanner_errors.load(Ordering::Relaxed)
+        );
+        out
+    }
+}

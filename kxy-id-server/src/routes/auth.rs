@@ -1,0 +1,42 @@
+//! `/api/auth/*`: first-run setup and login.
+
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::response::ok;
+use crate::state::AppState;
+use crate::validate::Fields;
+
+/// `GET /api/auth/check-init`
+pub(crate) async fn check_init(state: &AppState) -> ApiResult {
+    Ok(ok(
+        "",
+        json!({"initialized": state.auth.initialized().await?}),
+    ))
+}
+
+/// `POST /api/auth/init-user`
+pub(crate) async fn init_user(state: &AppState, body: &[u8]) -> ApiResult {
+    let mut f = Fields::parse(body)?;
+    let username = f.string("username", 3, 50);
+    let password = f.string("password", 6, 100);
+    f.finish()?;
+    state.auth.init_user(&username, &password).await?;
+    Ok(ok(
+        "System initialized successfully",
+        json!({"username": username}),
+    ))
+}
+
+/// `POST /api/auth/login`
+pub(crate) async fn login(state: &AppState, body: &[u8]) -> ApiResult {
+    let mut f = Fields::parse(body)?;
+    let username = f.string("username", 0, 1000);
+    let password = f.string("password", 0, 1000);
+    f.finish()?;
+    let token = state.auth.login(&username, &password).await?;
+    Ok(ok(
+        "Login successful",
+        json!({"token": token, "username": username}),
+    ))
+}

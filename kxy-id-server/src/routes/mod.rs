@@ -1,0 +1,6 @@
+//! One small handler per endpoint.
+
+pub(crate) mod auth;
+pub(crate) mod database;
+pub(crate) mod ops;
+pub(crate) mod segment;

@@ -1,0 +1,44 @@
+//! Operations endpoints: health, metrics, the OpenAPI document and its page.
+
+use http::StatusCode;
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::response::{json_response, static_response};
+use crate::state::AppState;
+
+/// `GET /health` (the old service's body: no `traceId`).
+pub(crate) async fn health() -> ApiResult {
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"code": 0, "msg": "KXY ID Generator Service is running",
+               "data": {"version": env!("CARGO_PKG_VERSION"), "status": "healthy"}}),
+    ))
+}
+
+/// `GET /metrics`
+pub(crate) async fn metrics(state: &AppState) -> ApiResult {
+    Ok(static_response(
+        StatusCode::OK,
+        "text/plain; version=0.0.4",
+        state.metrics.render(),
+    ))
+}
+
+/// `GET /openapi.json`
+pub(crate) async fn openapi() -> ApiResult {
+    Ok(static_response(
+        StatusCode::OK,
+        "application/json",
+        include_str!("../../assets/openapi.json"),
+    ))
+}
+
+/// `GET /docs`: renders `/openapi.json` with a page that loads nothing from elsewhere.
+pub(crate) async fn docs() -> ApiResult {
+    Ok(static_response(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        include_str!("../../assets/docs.html"),
+    ))
+}

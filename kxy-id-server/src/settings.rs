@@ -1,0 +1,154 @@
+//! Configuration from flags, environment variables and a `.env` file (flags win).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// kxy-id server: segment ID allocation over HTTP, a drop-in replacement for kxy-open-id.
+///
+/// With no configuration it listens on 0.0.0.0:5801 and keeps everything in an SQLite file
+/// under ./kxy-id-data. Every option can also come from the environment or a `.env` file in
+/// the working directory (the old service's names REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
+/// REDIS_DB, JWT_SECRET_KEY, JWT_ALGORITHM, JWT_EXPIRE_HOURS and DES_KEY keep working).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "kxy-id-server", version)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "KXY_LISTEN", default_value = "0.0.0.0:5801")]
+    pub listen: String,
+
+    /// Where counters and metadata live: sqlite://PATH or redis://[:password@]host:port/db.
+    /// Default: sqlite://<data-dir>/kxy-id.db, or Redis when any REDIS_* variable is set.
+    #[arg(long, env = "KXY_STORE")]
+    pub store: Option<String>,
+
+    /// Directory for the embedded store and the generated encryption key.
+    #[arg(long, env = "KXY_DATA_DIR", default_value = "./kxy-id-data")]
+    pub data_dir: PathBuf,
+
+    /// Seconds between background scans for new tables; 0 disables the scanner.
+    #[arg(long, env = "KXY_SCAN_INTERVAL", default_value_t = 60)]
+    pub scan_interval: u64,
+
+    /// Key (32 bytes, base64 or 64 hex digits) that encrypts database passwords at rest.
+    /// Default: generated into <data-dir>/secret.key. Servers sharing a store need the same key.
+    #[arg(long, env = "KXY_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Redis host (old service setting; selects the Redis store when KXY_STORE is unset).
+    #[arg(long, env = "REDIS_HOST")]
+    pub redis_host: Option<String>,
+
+    /// Redis port (old service setting).
+    #[arg(long, env = "REDIS_PORT")]
+    pub redis_port: Option<u16>,
+
+    /// Redis password (old service setting).
+    #[arg(long, env = "REDIS_PASSWORD", hide_env_values = true)]
+    pub redis_password: Option<String>,
+
+    /// Redis database number (old service setting).
+    #[arg(long, env = "REDIS_DB")]
+    pub redis_db: Option<u32>,
+
+    /// Secret that signs admin tokens. Default: a random secret generated once and kept in the store.
+    #[arg(long, env = "JWT_SECRET_KEY", hide_env_values = true)]
+    pub jwt_secret_key: Option<String>,
+
+    /// JWT signing algorithm: HS256, HS384 or HS512.
+    #[arg(long, env = "JWT_ALGORITHM", default_value = "HS256")]
+    pub jwt_algorithm: String,
+
+    /// Hours an admin token stays valid.
+    #[arg(long, env = "JWT_EXPIRE_HOURS", default_value_t = 24)]
+    pub jwt_expire_hours: u64,
+
+    /// The old service's DES key, only to accept a legacy admin password once.
+    #[arg(
+        long,
+        env = "DES_KEY",
+        default_value = "f87e43f9",
+        hide_env_values = true
+    )]
+    pub des_key: String,
+
+    /// bcrypt cost of the admin password (10 to 31).
+    #[arg(long, env = "KXY_BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(10..=31))]
+    pub bcrypt_cost: u32,
+
+    /// Seconds to wait when connecting to a business database.
+    #[arg(long, env = "KXY_CONNECT_TIMEOUT", default_value_t = 5)]
+    pub connect_timeout: u64,
+}
+
+impl Settings {
+    /// Reads `.env` (if present, without overriding the environment), then flags and environment.
+    pub fn load() -> Settings {
+        let _ = dotenvy::dotenv();
+        Settings::parse()
+    }
+
+    /// The store URL in effect.
+    pub fn store_url(&self) -> String {
+        if let Some(store) = self.store.as_deref().filter(|s| !s.is_empty()) {
+            return store.to_owned();
+        }
+        let redis = self.redis_host.is_some()
+            || self.redis_port.is_some()
+            || self.redis_password.is_some()
+            || self.redis_db.is_some();
+        if redis {
+            let auth = match self.redis_password.as_deref().filter(|p| !p.is_empty()) {
+                Some(p) => format!(":{p}@"),
+                None => String::new(),
+            };
+            return format!(
+                "redis://{auth}{}:{}/{}",
+                self.redis_host.as_deref().unwrap_or("127.0.0.1"),
+                self.redis_port.unwrap_or(6379),
+                self.redis_db.unwrap_or(0)
+            );
+        }
+        format!("sqlite://{}", self.data_dir.join("kxy-id.db").display())
+    }
+
+    /// The scanner interval, `None` when disabled.
+    pub fn scan_every(&self) -> Option<Duration> {
+        (self.scan_interval > 0).then(|| Duration::from_secs(self.scan_interval))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Settings {
+        Settings::try_parse_from(std::iter::once("kxy-id-server").chain(args.iter().copied()))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_default_store_is_sqlite_in_the_data_dir() {
+        let s = parse(&["--data-dir", "/tmp/x"]);
+        assert_eq!(s.store_url(), "sqlite:///tmp/x/kxy-id.db");
+        assert_eq!(s.listen, "0.0.0.0:5801");
+        assert_eq!(s.scan_every(), Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn old_redis_settings_select_redis_and_flags_win() {
+        let s = parse(&[
+            "--redis-host",
+            "10.0.0.5",
+            "--redis-password",
+            "pw",
+            "--redis-db",
+            "2",
+        ]);
+        assert_eq!(s.store_url(), "redis://:pw@10.0.0.5:6379/2");
+        let s = parse(&["--redis-host", "h", "--store", "sqlite:///data/x.db"]);
+        assert_eq!(s.store_url(), "sqlite:///data/x.db");
+        assert_eq!(parse(&["--scan-interval", "0"]).scan_every(), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use kxy_id::IdService;
+
+use crate::auth::Auth;
+use crate::metrics::Metrics;
+
+/// The server's shared state, cloned (cheaply) into every connection.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Counters, configurations, initialization and discovery.
+    pub service: Arc<IdService>,
+    /// The admin account and tokens.
+    pub auth: Auth,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// State over a service and an authenticator.
+    pub fn new(service: Arc<IdService>, auth: Auth) -> Self {
+        AppState {
+            service,
+            auth,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}

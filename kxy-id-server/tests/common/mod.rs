@@ -1,0 +1,164 @@
+//! Starts in-process servers on 127.0.0.1:0 through `kxy_id_server::run`, and talks to them.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use kxy_id_server::{AppState, Settings, open_state, run};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+}
+
+pub fn settings(data_dir: &Path, store: Option<&str>) -> Settings {
+    let mut args = vec![
+        "kxy-id-server".to_string(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+        "--bcrypt-cost".into(),
+        "10".into(),
+        "--secret-key".into(),
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+    ];
+    if let Some(store) = store {
+        args.push("--store".into());
+        args.push(store.into());
+    }
+    Settings::try_parse_from(args).expect("test settings parse")
+}
+
+impl TestServer {
+    pub async fn start(settings: &Settings) -> TestServer {
+        let state = open_state(settings).await.expect("open the store");
+        Self::with_state(state).await
+    }
+
+    pub async fn with_state(state: AppState) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        let task = tokio::spawn(async move {
+            task.await.expect("server task").expect("server runs");
+        });
+        TestServer {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server stopped");
+        }
+    }
+
+    /// Sends a request with a raw body; returns the status and the JSON body (Null if not JSON).
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{}", self.addr, path))
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .expect("request");
+        let res = self.client.request(req).await.expect("response");
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let body = body
+            .map(|b| serde_json::to_vec(&b).expect("json"))
+            .unwrap_or_default();
+        self.raw(method, path, &body, token).await
+    }
+
+    /// Creates the admin (if needed) and logs in.
+    pub async fn admin_token(&self) -> String {
+        let creds = serde_json::json!({"username": "admin", "password": "secret123"});
+        let _ = self
+            .call("POST", "/api/auth/init-user", Some(creds.clone()), None)
+            .await;
+        let (status, body) = self
+            .call("POST", "/api/auth/login", Some(creds), None)
+            .await;
+        assert_eq!((status, body["code"].as_i64()), (200, Some(0)), "{body}");
+        body["data"]["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn allocate(
+        &self,
+        system: &str,
+        db: &str,
+        table: &str,
+        field: &str,
+        count: i64,
+    ) -> Value {
+        let body = serde_json::json!({"system_code": system, "db_name": db, "table_name": table, "field_name": field, "segment_count": count});
+        let (status, body) = self
+            .call("POST", "/api/segment/allocate", Some(body), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Reads `start`/`end` that may be numbers or strings.
+pub fn int(v: &Value) -> i64 {
+    match v {
+        Value::Number(n) => n.as_i64().expect("i64"),
+        Value::String(s) => s.parse().expect("numeric string"),
+        other => panic!("not an integer: {other}"),
+    }
+}
