@@ -393,17 +393,6 @@ mod redis_store {
         crate::Error::backend("redis", e)
     }
 
-    fn glob_escape(prefix: &str) -> String {
-        let mut out = String::with_capacity(prefix.len() + 4);
-        for c in prefix.chars() {
-            if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^' | '-') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
-    }
-
     impl RedisMetaStore {
         /// Uses an existing connection.
         pub fn new(conn: ConnectionManager) -> Self {
@@ -463,44 +452,9 @@ mod redis_store {
         }
 
         async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-            let mut conn = self.conn.clone();
-            let pattern = format!("{}*", glob_escape(prefix));
-            let mut names = Vec::new();
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(err)?;
-                names.extend(batch);
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
-            names.sort();
-            names.dedup();
-            let mut out = Vec::with_capacity(names.len());
-            for chunk in names.chunks(500) {
-                let values: Vec<Option<String>> = ::redis::cmd("MGET")
-                    .arg(chunk)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(err)?;
-                out.extend(
-                    chunk
-                        .iter()
-                        .cloned()
-                        .zip(values)
-                        .filter_map(|(n, v)| v.map(|v| (n, v))),
-                );
-            }
-            Ok(out)
+            crate::redis::scan_values(&mut self.conn.clone(), prefix)
+                .await
+                .map_err(err)
         }
 
         async fn members(&self, name: &str) -> Result<Vec<String>> {

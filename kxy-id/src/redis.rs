@@ -143,6 +143,46 @@ impl RedisAllocator {
     }
 }
 
+/// Every key starting with `prefix` (matched literally) and its string value, sorted by key.
+/// Keys deleted between `SCAN` and `MGET` are left out.
+pub(crate) async fn scan_values(
+    conn: &mut ConnectionManager,
+    prefix: &str,
+) -> redis::RedisResult<Vec<(String, String)>> {
+    let pattern = format!("{}*", glob_escape(prefix));
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await?;
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(500) {
+        let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(conn).await?;
+        out.extend(
+            chunk
+                .iter()
+                .cloned()
+                .zip(values)
+                .filter_map(|(k, v)| v.map(|v| (k, v))),
+        );
+    }
+    Ok(out)
+}
+
 /// Escapes Redis glob characters so that `prefix` matches literally in `SCAN MATCH`.
 fn glob_escape(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + 4);
@@ -251,51 +291,22 @@ impl SegmentAllocator for RedisAllocator {
 
     async fn list(&self, prefix: &str) -> Result<Vec<Counter>> {
         let mut conn = self.conn.clone();
-        let pattern = format!(
-            "{}{}*",
-            glob_escape(SEGMENT_KEY_PREFIX),
-            glob_escape(prefix)
-        );
-        let mut keys: Vec<String> = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.err(e))?;
-            keys.extend(batch);
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
-        keys.sort();
-        keys.dedup();
-        let mut counters = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(500) {
-            let values: Vec<Option<String>> = redis::cmd("MGET")
-                .arg(chunk)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.err(e))?;
-            for (k, v) in chunk.iter().zip(values) {
-                let name = &k[SEGMENT_KEY_PREFIX.len()..];
-                match v.map(|v| v.parse::<i64>()) {
-                    Some(Ok(value)) => counters.push(Counter {
-                        key: name.to_owned(),
-                        value,
-                    }),
-                    Some(Err(_)) => tracing::warn!(
-                        key = name,
-                        "skipping a counter that does not hold an integer"
-                    ),
-                    None => {} // deleted between SCAN and MGET
-                }
+        let full_prefix = format!("{SEGMENT_KEY_PREFIX}{prefix}");
+        let mut counters = Vec::new();
+        for (k, v) in scan_values(&mut conn, &full_prefix)
+            .await
+            .map_err(|e| self.err(e))?
+        {
+            let name = &k[SEGMENT_KEY_PREFIX.len()..];
+            match v.parse::<i64>() {
+                Ok(value) => counters.push(Counter {
+                    key: name.to_owned(),
+                    value,
+                }),
+                Err(_) => tracing::warn!(
+                    key = name,
+                    "skipping a counter that does not hold an integer"
+                ),
             }
         }
         Ok(counters)
