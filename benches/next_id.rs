@@ -147,52 +147,70 @@ fn two_thread_group(c: &mut Criterion) {
     group.finish();
 }
 
-/// Prints p50 .. max of `next_id` latency over `calls` calls, timed two ways:
-///
-/// * each call between two `Instant::now()` (the clock's own cost, measured and printed
-///   separately, is included in every sample);
-/// * batches of 64 calls per pair of clock reads, recording the batch's mean per call (the
-///   clock's cost is spread over 64 calls; a slow call shows up as a slow batch).
-fn tail_latency(calls: u64) {
-    let ids = generator();
-
-    let mut clock = Histogram::<u64>::new(3).expect("histogram");
-    for _ in 0..1_000_000 {
-        let t0 = Instant::now();
-        let t1 = Instant::now();
-        let _ = clock.record((t1 - t0).as_nanos() as u64);
-    }
-
-    let mut per_call = Histogram::<u64>::new(3).expect("histogram");
+/// Latency of each call of `op` between two `Instant::now()` (the clock's cost is included).
+fn per_call(calls: u64, op: impl Fn()) -> Histogram<u64> {
+    let mut h = Histogram::<u64>::new(3).expect("histogram");
     for _ in 0..calls {
         let t0 = Instant::now();
-        black_box(ids.next_id().expect("an ID"));
-        let _ = per_call.record(t0.elapsed().as_nanos() as u64);
+        op();
+        let _ = h.record(t0.elapsed().as_nanos() as u64);
     }
+    h
+}
 
+/// Mean latency per call over batches of 64 calls of `op` (the clock's cost is spread over 64
+/// calls; one slow call shows up as a slow batch).
+fn per_batch(calls: u64, op: impl Fn()) -> Histogram<u64> {
     const BATCH: u64 = 64;
-    let mut per_batch = Histogram::<u64>::new(3).expect("histogram");
+    let mut h = Histogram::<u64>::new(3).expect("histogram");
     for _ in 0..calls / BATCH {
         let t0 = Instant::now();
         for _ in 0..BATCH {
-            black_box(ids.next_id().expect("an ID"));
+            op();
         }
-        let _ = per_batch.record(t0.elapsed().as_nanos() as u64 / BATCH);
+        let _ = h.record(t0.elapsed().as_nanos() as u64 / BATCH);
     }
+    h
+}
 
+/// Prints p50 .. max of `next_id` over `calls` calls on one thread, next to the same
+/// measurement of the clock alone and of `AtomicU64::fetch_add`: whatever the floor shows in
+/// its tail (interrupts, preemption by other processes) is the machine's, not `next_id`'s.
+fn tail_latency(calls: u64) {
+    let ids = generator();
+    let counter = AtomicU64::new(0);
+    let fetch_add = || {
+        black_box(counter.fetch_add(1, Ordering::Relaxed));
+    };
+    let next_id = || {
+        black_box(ids.next_id().expect("an ID"));
+    };
+    let rows = [
+        ("clock alone: Instant::now() pair", per_call(calls, || ())),
+        (
+            "fetch_add, per call (clock included)",
+            per_call(calls, fetch_add),
+        ),
+        (
+            "next_id, per call (clock included)",
+            per_call(calls, next_id),
+        ),
+        (
+            "fetch_add, mean per batch of 64",
+            per_batch(calls, fetch_add),
+        ),
+        ("next_id, mean per batch of 64", per_batch(calls, next_id)),
+    ];
     let snapshot = ids.snapshot();
     println!();
     println!(
-        "next_id tail latency, {calls} calls, one thread, segments of {} IDs ({} fetched, {} waits)",
+        "tail latency, {calls} calls each, one thread; next_id over segments of {} IDs \
+         ({} fetches, {} waits)",
         snapshot.step, snapshot.fetches, snapshot.waits
     );
     println!("| timing | p50 | p99 | p99.9 | p99.99 | max |");
     println!("|---|---|---|---|---|---|");
-    for (name, h) in [
-        ("Instant::now() pair alone (clock cost)", &clock),
-        ("per call, clock included", &per_call),
-        ("per call, mean of batches of 64", &per_batch),
-    ] {
+    for (name, h) in &rows {
         println!(
             "| {name} | {} ns | {} ns | {} ns | {} ns | {} ns |",
             h.value_at_quantile(0.5),

@@ -14,20 +14,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("KXY_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
     let key = SegmentKey::new("kxy-example", "orders", "t_order", "id")?;
 
-    // Setup needs a runtime once; the generator itself runs its fetches on a thread of its own.
-    let store = tokio::runtime::Runtime::new()?.block_on(async {
+    // The Redis connection is driven by the runtime it was opened on, so that runtime must live
+    // as long as the generator: keep it, and let it run the generator's fetches too.
+    let runtime = tokio::runtime::Runtime::new()?;
+    let store = runtime.block_on(async {
         let store = RedisAllocator::connect(&url, Duration::from_secs(5)).await?;
         // Seed the counter (with the table's MAX(id) for a real table); never lowers it.
         store.raise_to(&key, 0).await?;
         Ok::<_, kxy_id::Error>(store)
     })?;
 
-    // Plain synchronous code from here on: no runtime needed.
-    let ids = IdGenerator::new(
-        Arc::new(AllocatorSource::new(Arc::new(store))),
-        key,
-        GeneratorConfig::default().step(1_000),
-    )?;
+    // Plain synchronous calls from here on (the runtime's own threads do the fetching).
+    let ids = IdGenerator::builder(Arc::new(AllocatorSource::new(Arc::new(store))), key)
+        .config(GeneratorConfig::default().step(1_000))
+        .runtime(runtime.handle().clone())
+        .build()?;
     let first: Vec<i64> = (0..5).map(|_| ids.next_id()).collect::<Result<_, _>>()?;
     println!("IDs: {first:?}");
 

@@ -61,10 +61,23 @@ pub(crate) enum Claim {
     Retry,
 }
 
-/// The segment being served. All fields share one cache line: a claim touches the line once.
+/// The segment being served.
+///
+/// The bounds (read by every claim, written once per segment) and the cursor (written by every
+/// claim) live on separate cache lines: under contention only the cursor's line moves between
+/// cores, as with a bare `fetch_add`, while the bounds stay shared in every core's cache.
 #[derive(Debug)]
-#[repr(align(64))]
 pub(crate) struct CurrentSegment {
+    /// Read-mostly: the published segment.
+    bounds: Bounds,
+    /// Written by every claim.
+    cursor: Cursor,
+}
+
+/// The published segment, under a sequence number.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Bounds {
     /// Publication number: even while a segment is served, odd while one is being replaced.
     seq: AtomicU64,
     /// First ID of the segment.
@@ -73,23 +86,33 @@ pub(crate) struct CurrentSegment {
     len: AtomicU64,
     /// Offset from which a claim asks for the next segment to be fetched.
     prefetch_at: AtomicU64,
-    /// Next offset to hand out. Reset to 0 for each segment; runs past `len` once exhausted.
-    used: AtomicU64,
     /// Set by the first claim past `prefetch_at` (or by the slow path): the next segment is
     /// wanted. Cleared when a segment is published.
     prefetch_requested: AtomicBool,
+}
+
+/// The claim cursor, alone on its cache line (128 bytes: adjacent-line prefetchers pair lines).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Cursor {
+    /// Next offset to hand out. Reset to 0 for each segment; runs past `len` once exhausted.
+    used: AtomicU64,
 }
 
 impl CurrentSegment {
     /// An empty segment: every claim finds it exhausted.
     pub(crate) fn empty() -> Self {
         CurrentSegment {
-            seq: AtomicU64::new(0),
-            start: AtomicI64::new(0),
-            len: AtomicU64::new(0),
-            prefetch_at: AtomicU64::new(0),
-            used: AtomicU64::new(0),
-            prefetch_requested: AtomicBool::new(false),
+            bounds: Bounds {
+                seq: AtomicU64::new(0),
+                start: AtomicI64::new(0),
+                len: AtomicU64::new(0),
+                prefetch_at: AtomicU64::new(0),
+                prefetch_requested: AtomicBool::new(false),
+            },
+            cursor: Cursor {
+                used: AtomicU64::new(0),
+            },
         }
     }
 
@@ -99,16 +122,16 @@ impl CurrentSegment {
     /// (callers pass at most [`MAX_BLOCK`](crate::MAX_BLOCK)).
     #[inline]
     pub(crate) fn claim(&self, want: u64) -> Claim {
-        let seq = self.seq.load(Ordering::Acquire);
+        let seq = self.bounds.seq.load(Ordering::Acquire);
         if seq & 1 != 0 {
             return Claim::Retry;
         }
-        let start = self.start.load(Ordering::Relaxed);
-        let len = self.len.load(Ordering::Relaxed);
-        let prefetch_at = self.prefetch_at.load(Ordering::Relaxed);
-        let off = self.used.fetch_add(want, Ordering::Relaxed);
+        let start = self.bounds.start.load(Ordering::Relaxed);
+        let len = self.bounds.len.load(Ordering::Relaxed);
+        let prefetch_at = self.bounds.prefetch_at.load(Ordering::Relaxed);
+        let off = self.cursor.used.fetch_add(want, Ordering::Relaxed);
         fence(Ordering::Acquire);
-        if self.seq.load(Ordering::Relaxed) != seq {
+        if self.bounds.seq.load(Ordering::Relaxed) != seq {
             return Claim::Retry;
         }
         if off >= len {
@@ -126,24 +149,24 @@ impl CurrentSegment {
     /// Marks the next segment as wanted; `true` for the one caller that set the flag.
     #[inline]
     pub(crate) fn request_prefetch(&self) -> bool {
-        !self.prefetch_requested.load(Ordering::Relaxed)
-            && !self.prefetch_requested.swap(true, Ordering::AcqRel)
+        !self.bounds.prefetch_requested.load(Ordering::Relaxed)
+            && !self.bounds.prefetch_requested.swap(true, Ordering::AcqRel)
     }
 
     /// Whether the next segment has been asked for since the current one was published.
     pub(crate) fn prefetch_requested(&self) -> bool {
-        self.prefetch_requested.load(Ordering::Acquire)
+        self.bounds.prefetch_requested.load(Ordering::Acquire)
     }
 
     /// The current publication number.
     pub(crate) fn seq(&self) -> u64 {
-        self.seq.load(Ordering::Acquire)
+        self.bounds.seq.load(Ordering::Acquire)
     }
 
     /// `true` when no ID of the current segment is left. Exact only for the publisher
     /// (which holds the generator's mutex, so no publication runs concurrently).
     pub(crate) fn is_exhausted(&self) -> bool {
-        self.used.load(Ordering::Acquire) >= self.len.load(Ordering::Relaxed)
+        self.cursor.used.load(Ordering::Acquire) >= self.bounds.len.load(Ordering::Relaxed)
     }
 
     /// Replaces the segment. Callers must serialize publications (the generator's mutex).
@@ -154,30 +177,34 @@ impl CurrentSegment {
         // Round down so that a share above 0 still leaves the last ID to trigger the fetch.
         let prefetch_at = ((len as f64) * prefetch_share) as u64;
         let prefetch_at = prefetch_at.min(len.saturating_sub(1));
-        let seq = self.seq.load(Ordering::Relaxed);
-        self.seq.store(seq + 1, Ordering::Relaxed);
+        let seq = self.bounds.seq.load(Ordering::Relaxed);
+        self.bounds.seq.store(seq + 1, Ordering::Relaxed);
         fence(Ordering::Release);
-        self.used.store(0, Ordering::Relaxed);
-        self.start.store(segment.start, Ordering::Relaxed);
-        self.len.store(len, Ordering::Relaxed);
-        self.prefetch_at.store(prefetch_at, Ordering::Relaxed);
-        self.prefetch_requested.store(false, Ordering::Relaxed);
-        self.seq.store(seq + 2, Ordering::Release);
+        self.cursor.used.store(0, Ordering::Relaxed);
+        self.bounds.start.store(segment.start, Ordering::Relaxed);
+        self.bounds.len.store(len, Ordering::Relaxed);
+        self.bounds
+            .prefetch_at
+            .store(prefetch_at, Ordering::Relaxed);
+        self.bounds
+            .prefetch_requested
+            .store(false, Ordering::Relaxed);
+        self.bounds.seq.store(seq + 2, Ordering::Release);
     }
 
     /// A consistent view of the segment: `(start, len, used)` with `used` capped at `len`.
     pub(crate) fn view(&self) -> (i64, u64, u64) {
         loop {
-            let seq = self.seq.load(Ordering::Acquire);
+            let seq = self.bounds.seq.load(Ordering::Acquire);
             if seq & 1 != 0 {
                 std::hint::spin_loop();
                 continue;
             }
-            let start = self.start.load(Ordering::Relaxed);
-            let len = self.len.load(Ordering::Relaxed);
-            let used = self.used.load(Ordering::Relaxed);
+            let start = self.bounds.start.load(Ordering::Relaxed);
+            let len = self.bounds.len.load(Ordering::Relaxed);
+            let used = self.cursor.used.load(Ordering::Relaxed);
             fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) == seq {
+            if self.bounds.seq.load(Ordering::Relaxed) == seq {
                 return (start, len, used.min(len));
             }
         }

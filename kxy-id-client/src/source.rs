@@ -37,6 +37,11 @@ impl<S: SegmentSource + ?Sized> SegmentSource for Arc<S> {
 /// business table must start at the table's `MAX(id)`, which only the caller knows (seed it with
 /// [`SegmentAllocator::raise_to`]). For sequences that are not a table's key,
 /// [`create_missing`](Self::create_missing) lets the source create missing counters at 0.
+///
+/// A store whose connections are driven by tasks of the tokio runtime it was opened on (the
+/// Redis allocator's connection manager, for example) only works while that runtime lives: open
+/// it on a runtime that outlives the generator, and consider running the generator's fetches on
+/// that runtime too ([`IdGeneratorBuilder::runtime`](crate::IdGeneratorBuilder::runtime)).
 #[derive(Debug, Clone)]
 pub struct AllocatorSource {
     /// The counter store.
