@@ -1,8 +1,9 @@
-//! The HTTP transport against a tiny local hyper server that answers with recorded envelope
-//! bodies of the contract: failover, retries, timeouts, keep-alive and error mapping.
+//! The HTTP transport.
 //!
-//! End-to-end tests against the real kxy-id server belong here too, once the server crate can
-//! be started from a test (`kxy_id_server::run(listener, state, shutdown)`).
+//! * Against a tiny local hyper server that answers with recorded envelope bodies of the
+//!   contract: failover, retries, timeouts, keep-alive and error mapping.
+//! * End to end against the real kxy-id server, started in-process on 127.0.0.1:0 through
+//!   `kxy_id_server::run` over an SQLite store in a temporary directory.
 
 mod common;
 
@@ -355,4 +356,226 @@ async fn a_generator_over_http_keeps_serving_through_a_failover() {
     .unwrap();
     assert_eq!(ids, (1..=300).collect::<Vec<_>>());
     assert!(second.requests() >= 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end: the real server.
+// ---------------------------------------------------------------------------------------------
+
+/// A kxy-id server running in this process; stops when dropped.
+struct RealServer {
+    addr: SocketAddr,
+    state: kxy_id_server::AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl RealServer {
+    /// A server over a new SQLite store.
+    async fn start() -> RealServer {
+        let dir = tempfile::tempdir().unwrap();
+        let store = format!("sqlite://{}", dir.path().join("kxy-id.db").display());
+        let mut server = RealServer::on_store(dir.path(), &store).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server over the store at `store` (several servers may share one).
+    async fn on_store(data_dir: &std::path::Path, store: &str) -> RealServer {
+        use clap::Parser;
+        let settings = kxy_id_server::Settings::try_parse_from([
+            "kxy-id-server",
+            "--data-dir",
+            &data_dir.display().to_string(),
+            "--store",
+            store,
+            "--bcrypt-cost",
+            "10",
+            "--secret-key",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ])
+        .unwrap();
+        let state = kxy_id_server::open_state(&settings).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(kxy_id_server::run(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        RealServer {
+            addr,
+            state,
+            stop: Some(stop),
+            _dir: None,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Seeds the counter of `key` (as initialize or add-config would).
+    async fn seed(&self, key: &SegmentKey, value: i64) {
+        self.state
+            .service
+            .allocator()
+            .raise_to(key, value)
+            .await
+            .unwrap();
+    }
+
+    async fn counter(&self, key: &SegmentKey) -> Option<i64> {
+        self.state.service.allocator().get(key).await.unwrap()
+    }
+}
+
+impl Drop for RealServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_server_serves_unique_increasing_ids_to_two_threads() {
+    let server = RealServer::start().await;
+    let key = SegmentKey::new("shop", "orders", "t_order", "id").unwrap();
+    server.seed(&key, 41).await; // MAX(id) of the table
+    let generator = Arc::new(
+        IdGenerator::new(
+            Arc::new(HttpSource::new(HttpConfig::new([server.url()])).unwrap()),
+            key.clone(),
+            GeneratorConfig::default().step(200).adaptive(false),
+        )
+        .unwrap(),
+    );
+    let ids = tokio::task::spawn_blocking({
+        let generator = generator.clone();
+        move || {
+            let threads: Vec<_> = (0..2)
+                .map(|_| {
+                    let generator = generator.clone();
+                    std::thread::spawn(move || {
+                        let ids: Vec<i64> =
+                            (0..5_000).map(|_| generator.next_id().unwrap()).collect();
+                        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+                        ids
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
+        }
+    })
+    .await
+    .unwrap();
+    let counter = server.counter(&key).await.unwrap();
+    assert!(ids.iter().all(|&id| id > 41 && id <= counter));
+    common::assert_unique(ids);
+    assert!(generator.snapshot().fetches >= 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_server_big_counters_come_back_exactly() {
+    let server = RealServer::start().await;
+    let key = SegmentKey::new("shop", "orders", "t_big", "id").unwrap();
+    let seed = (1i64 << 53) + 5; // beyond JavaScript's safe integers: sent as strings
+    server.seed(&key, seed).await;
+    let source = HttpSource::new(HttpConfig::new([server.url()])).unwrap();
+    let segment = source.fetch(&key, 10).await.unwrap();
+    assert_eq!((segment.start, segment.end), (seed + 1, seed + 10));
+
+    // Near the top of the range: the server refuses the overflow with a 400.
+    let top = SegmentKey::new("shop", "orders", "t_top", "id").unwrap();
+    server.seed(&top, i64::MAX - 5).await;
+    let segment = source.fetch(&top, 5).await.unwrap();
+    assert_eq!(segment.end, i64::MAX);
+    let err = source.fetch(&top, 1).await.unwrap_err();
+    assert!(matches!(err, Error::BadRequest { .. }), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_server_unknown_key_is_a_clear_not_found() {
+    let server = RealServer::start().await;
+    let key = SegmentKey::new("nobody", "nowhere", "t_none", "id").unwrap();
+    let generator = IdGenerator::new(
+        Arc::new(HttpSource::new(HttpConfig::new([server.url()])).unwrap()),
+        key.clone(),
+        GeneratorConfig::default().max_wait(Duration::from_secs(5)),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = tokio::task::spawn_blocking(move || generator.next_id().unwrap_err())
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(4), "fails fast");
+    match &err {
+        Error::Unavailable {
+            last_error: Some(last),
+            ..
+        } => match &**last {
+            Error::NotFound { message } => {
+                assert!(
+                    message.contains("Database configuration not found"),
+                    "{message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.counter(&key).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_servers_sharing_a_store_fail_over_without_repeating_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("shared.db").display());
+    let first = RealServer::on_store(dir.path(), &store).await;
+    let second = RealServer::on_store(dir.path(), &store).await;
+    let key = SegmentKey::new("shop", "orders", "t_failover", "id").unwrap();
+    first.seed(&key, 0).await;
+    let generator = Arc::new(
+        IdGenerator::new(
+            Arc::new(
+                HttpSource::new(
+                    fast_retries(HttpConfig::new([first.url(), second.url()]))
+                        .connect_timeout(Duration::from_millis(500)),
+                )
+                .unwrap(),
+            ),
+            key.clone(),
+            GeneratorConfig::default().step(100).adaptive(false),
+        )
+        .unwrap(),
+    );
+    let mut ids = {
+        let generator = generator.clone();
+        tokio::task::spawn_blocking(move || {
+            (0..1_000)
+                .map(|_| generator.next_id().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap()
+    };
+    drop(first); // the first server stops; the client moves to the second
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let more = {
+        let generator = generator.clone();
+        tokio::task::spawn_blocking(move || {
+            (0..1_000)
+                .map(|_| generator.next_id().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap()
+    };
+    ids.extend(more);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    common::assert_unique(ids);
+    assert!(second.counter(&key).await.unwrap() >= 2_000);
 }
