@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::source::SegmentSource;
 
 /// The largest block [`IdGenerator::next_ids`] hands out in one call.
-pub const MAX_BLOCK: usize = 1 << 32;
+pub const MAX_BLOCK: usize = u32::MAX as usize;
 
 /// Hands out the IDs of one key (system, database, table, field) from two buffered segments.
 ///
