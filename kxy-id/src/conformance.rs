@@ -22,6 +22,20 @@ pub fn unique_prefix() -> String {
     format!("kxyt-{}-{}", std::process::id(), nanos % 1_000_000_000_000)
 }
 
+/// Checks the stored counter: exactly `value`, or at least `value` when `exact` is false.
+async fn assert_counter(a: &dyn SegmentAllocator, k: &SegmentKey, value: i64, exact: bool) {
+    let got = a.get(k).await.unwrap().expect("the counter exists");
+    if exact {
+        assert_eq!(got, value, "{}: counter of {k}", a.backend());
+    } else {
+        assert!(
+            got >= value,
+            "{}: counter of {k} is {got}, below {value}",
+            a.backend()
+        );
+    }
+}
+
 fn key(system: &str, table: &str) -> SegmentKey {
     SegmentKey::new(system, "db", table, "id").expect("test keys are valid")
 }
@@ -29,18 +43,39 @@ fn key(system: &str, table: &str) -> SegmentKey {
 /// Runs every check against `a` and `b`, two allocators over the same backing store
 /// (they may be the same instance), then deletes every counter under `system`.
 pub async fn run_all(a: Arc<dyn SegmentAllocator>, b: Arc<dyn SegmentAllocator>, system: &str) {
+    run_suite(a, b, system, true).await;
+}
+
+/// [`run_all`] for allocators that reserve IDs ahead of what they hand out (such as
+/// [`ReservingAllocator`](crate::ReservingAllocator)): the stored counter may be ahead of the
+/// last ID handed out and two instances leave gaps between each other's blocks, so those
+/// checks ask for "at least" and "disjoint" instead of "exactly" and "contiguous".
+pub async fn run_all_reserving(
+    a: Arc<dyn SegmentAllocator>,
+    b: Arc<dyn SegmentAllocator>,
+    system: &str,
+) {
+    run_suite(a, b, system, false).await;
+}
+
+async fn run_suite(
+    a: Arc<dyn SegmentAllocator>,
+    b: Arc<dyn SegmentAllocator>,
+    system: &str,
+    exact: bool,
+) {
     missing_key_is_an_error(&*a, system).await;
-    allocations_are_contiguous(&*a, system).await;
+    allocations_are_contiguous(&*a, system, exact).await;
     create_refuses_an_existing_counter(&*a, system).await;
     raise_never_lowers(&*a, system).await;
     overflow_changes_nothing(&*a, system).await;
     bad_input_changes_nothing(&*a, system).await;
-    values_near_2_53_and_2_63_are_exact(&*a, system).await;
-    unusual_key_characters_work(&*a, system).await;
+    values_near_2_53_and_2_63_are_exact(&*a, system, exact).await;
+    unusual_key_characters_work(&*a, system, exact).await;
     keys_are_case_insensitive(&*a, system).await;
     list_and_delete(&*a, system).await;
-    second_instance_sees_the_same_counters(&*a, &*b, system).await;
-    allocations_never_overlap(a.clone(), b.clone(), system).await;
+    second_instance_sees_the_same_counters(&*a, &*b, system, exact).await;
+    allocations_never_overlap(a.clone(), b.clone(), system, exact).await;
     raise_never_lowers_while_allocations_race(a.clone(), b.clone(), system).await;
     cleanup(&*a, system).await;
 }
@@ -72,7 +107,7 @@ pub async fn missing_key_is_an_error(a: &dyn SegmentAllocator, system: &str) {
 }
 
 /// Consecutive allocations follow each other without gaps.
-pub async fn allocations_are_contiguous(a: &dyn SegmentAllocator, system: &str) {
+pub async fn allocations_are_contiguous(a: &dyn SegmentAllocator, system: &str, exact: bool) {
     let k = key(system, "contiguous");
     a.create(&k, 0).await.unwrap();
     assert_eq!(
@@ -87,7 +122,7 @@ pub async fn allocations_are_contiguous(a: &dyn SegmentAllocator, system: &str) 
         a.allocate(&k, 1).await.unwrap(),
         Segment { start: 16, end: 16 }
     );
-    assert_eq!(a.get(&k).await.unwrap(), Some(16));
+    assert_counter(a, &k, 16, exact).await;
 }
 
 /// `create` writes only absent counters.
@@ -236,7 +271,11 @@ pub async fn bad_input_changes_nothing(a: &dyn SegmentAllocator, system: &str) {
 }
 
 /// Values that a double cannot hold exactly (past 2^53) and values at 2^63 − 1 stay exact.
-pub async fn values_near_2_53_and_2_63_are_exact(a: &dyn SegmentAllocator, system: &str) {
+pub async fn values_near_2_53_and_2_63_are_exact(
+    a: &dyn SegmentAllocator,
+    system: &str,
+    exact: bool,
+) {
     const P53: i64 = 1 << 53;
     let k = key(system, "big");
     a.create(&k, P53 - 1).await.unwrap();
@@ -247,27 +286,45 @@ pub async fn values_near_2_53_and_2_63_are_exact(a: &dyn SegmentAllocator, syste
             end: P53 + 1
         }
     );
-    assert_eq!(a.get(&k).await.unwrap(), Some(P53 + 1));
-    // 2^53 + 2 and 2^53 + 3 are one double apart; a float comparison would get this wrong.
-    assert_eq!(
-        a.raise_to(&k, P53 + 2).await.unwrap(),
-        RaiseOutcome::Raised { value: P53 + 2 }
-    );
-    assert_eq!(
-        a.raise_to(&k, P53 + 1).await.unwrap(),
-        RaiseOutcome::AlreadyAhead { current: P53 + 2 }
-    );
-    assert_eq!(
-        a.raise_to(&k, P53 + 3).await.unwrap(),
-        RaiseOutcome::Raised { value: P53 + 3 }
-    );
-    assert_eq!(
-        a.allocate(&k, 1).await.unwrap(),
-        Segment {
-            start: P53 + 4,
-            end: P53 + 4
-        }
-    );
+    assert_counter(a, &k, P53 + 1, exact).await;
+    if exact {
+        // 2^53 + 2 and 2^53 + 3 are one double apart; a float comparison would get this wrong.
+        assert_eq!(
+            a.raise_to(&k, P53 + 2).await.unwrap(),
+            RaiseOutcome::Raised { value: P53 + 2 }
+        );
+        assert_eq!(
+            a.raise_to(&k, P53 + 1).await.unwrap(),
+            RaiseOutcome::AlreadyAhead { current: P53 + 2 }
+        );
+        assert_eq!(
+            a.raise_to(&k, P53 + 3).await.unwrap(),
+            RaiseOutcome::Raised { value: P53 + 3 }
+        );
+        assert_eq!(
+            a.allocate(&k, 1).await.unwrap(),
+            Segment {
+                start: P53 + 4,
+                end: P53 + 4
+            }
+        );
+    } else {
+        // The stored counter is ahead of what was handed out: check the raise on a fresh key.
+        let kr = key(system, "big-raise");
+        assert_eq!(
+            a.raise_to(&kr, P53 + 1).await.unwrap(),
+            RaiseOutcome::Created { value: P53 + 1 }
+        );
+        assert_eq!(
+            a.raise_to(&kr, P53 + 2).await.unwrap(),
+            RaiseOutcome::Raised { value: P53 + 2 }
+        );
+        assert_eq!(
+            a.raise_to(&kr, P53 + 1).await.unwrap(),
+            RaiseOutcome::AlreadyAhead { current: P53 + 2 }
+        );
+        assert_eq!(a.allocate(&kr, 1).await.unwrap().start, P53 + 3);
+    }
 
     let k2 = key(system, "near-max");
     a.raise_to(&k2, i64::MAX - 3).await.unwrap();
@@ -298,7 +355,7 @@ pub async fn values_near_2_53_and_2_63_are_exact(a: &dyn SegmentAllocator, syste
 }
 
 /// Keys with unicode, `-`, `:`, quotes, glob and SQL characters are distinct counters.
-pub async fn unusual_key_characters_work(a: &dyn SegmentAllocator, system: &str) {
+pub async fn unusual_key_characters_work(a: &dyn SegmentAllocator, system: &str, exact: bool) {
     let tables = [
         "订单表",
         "with-dash",
@@ -319,7 +376,7 @@ pub async fn unusual_key_characters_work(a: &dyn SegmentAllocator, system: &str)
         a.create(&k, (i as i64) * 1000).await.unwrap();
         let seg = a.allocate(&k, 3).await.unwrap();
         assert_eq!(seg.start, (i as i64) * 1000 + 1, "{}: key {k}", a.backend());
-        assert_eq!(a.get(&k).await.unwrap(), Some((i as i64) * 1000 + 3));
+        assert_counter(a, &k, (i as i64) * 1000 + 3, exact).await;
     }
     let prefix = format!("{}:odd:", system.to_lowercase());
     let listed = a.list(&prefix).await.unwrap();
@@ -404,22 +461,26 @@ pub async fn second_instance_sees_the_same_counters(
     a: &dyn SegmentAllocator,
     b: &dyn SegmentAllocator,
     system: &str,
+    exact: bool,
 ) {
     let k = key(system, "two-instances");
     a.create(&k, 0).await.unwrap();
-    assert_eq!(
-        a.allocate(&k, 10).await.unwrap(),
-        Segment { start: 1, end: 10 }
-    );
-    assert_eq!(b.get(&k).await.unwrap(), Some(10));
-    assert_eq!(
-        b.allocate(&k, 10).await.unwrap(),
-        Segment { start: 11, end: 20 }
-    );
-    assert_eq!(
-        a.allocate(&k, 1).await.unwrap(),
-        Segment { start: 21, end: 21 }
-    );
+    let first = a.allocate(&k, 10).await.unwrap();
+    assert_eq!(first, Segment { start: 1, end: 10 });
+    assert_counter(b, &k, 10, exact).await;
+    let second = b.allocate(&k, 10).await.unwrap();
+    let third = a.allocate(&k, 1).await.unwrap();
+    if exact {
+        assert_eq!(second, Segment { start: 11, end: 20 });
+        assert_eq!(third, Segment { start: 21, end: 21 });
+    } else {
+        // b reserves its own block after a's; a's next IDs come from its block or a new one.
+        assert!(second.start > first.end, "{second:?} after {first:?}");
+        assert!(
+            third.start > first.end && (third.end < second.start || third.start > second.end),
+            "{third:?} overlaps {first:?} or {second:?}"
+        );
+    }
     assert!(matches!(
         b.create(&k, 0).await,
         Err(Error::AlreadyExists { .. })
@@ -432,6 +493,7 @@ pub async fn allocations_never_overlap(
     a: Arc<dyn SegmentAllocator>,
     b: Arc<dyn SegmentAllocator>,
     system: &str,
+    exact: bool,
 ) {
     const TASKS: i64 = 16;
     const ROUNDS: i64 = 40;
@@ -459,6 +521,18 @@ pub async fn allocations_never_overlap(
         assert_eq!(s.len() as i64, *n, "a segment of the wrong size: {s:?}");
     }
     segments.sort_by_key(|(s, _)| s.start);
+    if !exact {
+        // Reserving allocators leave gaps between blocks, never overlaps.
+        for pair in segments.windows(2) {
+            assert!(
+                pair[0].0.end < pair[1].0.start,
+                "{}: overlap {pair:?}",
+                a.backend()
+            );
+        }
+        assert_counter(&*a, &k, segments.last().expect("segments").0.end, false).await;
+        return;
+    }
     let mut next = 1;
     for (s, _) in &segments {
         assert_eq!(s.start, next, "{}: gap or overlap at {s:?}", a.backend());

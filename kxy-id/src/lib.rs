@@ -54,6 +54,7 @@ mod error;
 mod init;
 mod key;
 pub mod meta;
+mod reserve;
 mod secret;
 mod service;
 
@@ -92,6 +93,7 @@ pub use init::{
 };
 pub use key::{MAX_KEY_CHARS, MAX_PART_CHARS, Segment, SegmentKey};
 pub use meta::{MemoryMetaStore, MetaStore};
+pub use reserve::{ReserveOptions, ReservingAllocator};
 pub use secret::SecretBox;
 pub use service::{
     CustomCounter, DatabaseInput, IdService, InitializeResult, ScanSummary, ServiceOptions,

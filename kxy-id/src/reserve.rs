@@ -1,0 +1,331 @@
+//! [`ReservingAllocator`]: serves allocations from blocks reserved ahead in the store (Leaf's
+//! approach), so a durable store is written once per block instead of once per request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
+use crate::error::{Error, Result};
+use crate::key::{Segment, SegmentKey, check_count};
+
+/// How a [`ReservingAllocator`] sizes its blocks.
+#[derive(Debug, Clone)]
+pub struct ReserveOptions {
+    /// The smallest block reserved, in IDs (a block is never smaller than the request).
+    pub min_block: i64,
+    /// The largest block reserved, in IDs.
+    pub max_block: i64,
+    /// A block used up faster than this doubles the next one.
+    pub fast: Duration,
+    /// A block that lasts longer than this halves the next one.
+    pub slow: Duration,
+}
+
+impl Default for ReserveOptions {
+    fn default() -> Self {
+        ReserveOptions {
+            min_block: 100_000,
+            max_block: 100_000_000,
+            fast: Duration::from_secs(2),
+            slow: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The reserved, not yet handed out IDs of one key.
+#[derive(Debug)]
+struct Block {
+    /// The next ID to hand out.
+    next: i64,
+    /// The last reserved ID (`next > end` when the block is used up).
+    end: i64,
+    /// The size of the next reservation.
+    size: i64,
+    /// When the current block was reserved.
+    since: Instant,
+}
+
+/// Wraps a store and reserves IDs ahead in blocks, handing requests out of memory.
+///
+/// Guarantees stay those of [`SegmentAllocator`]: a block is itself an atomic allocation in
+/// the store, so servers sharing the store never hand out the same ID. What changes:
+///
+/// * A crash or restart loses the rest of the current blocks: **gaps, never repeats.**
+/// * The store's counter is the end of the reserved block, ahead of the last ID handed out
+///   (`get` and `list` show it).
+/// * [`raise_to`](SegmentAllocator::raise_to) and [`delete`](SegmentAllocator::delete) through this
+///   allocator drop the key's block, so IDs at or below a raised value are not handed out
+///   afterwards. A raise made through *another* server reaches this one only when its block is
+///   used up; raise through the server that allocates, or restart it, when that matters.
+/// * Block sizes adapt per key like Leaf's: a block used up within `fast` doubles the next,
+///   one lasting longer than `slow` halves it, between `min_block` and `max_block`.
+#[derive(Debug)]
+pub struct ReservingAllocator {
+    /// The store blocks are reserved from.
+    inner: Arc<dyn SegmentAllocator>,
+    /// Sizing.
+    options: ReserveOptions,
+    /// Blocks per key, each behind its own lock so keys do not wait on each other.
+    blocks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Block>>>>,
+}
+
+impl ReservingAllocator {
+    /// Reserves from `inner` as `options` say.
+    pub fn new(inner: Arc<dyn SegmentAllocator>, options: ReserveOptions) -> Self {
+        ReservingAllocator {
+            inner,
+            options,
+            blocks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn block(&self, key: &SegmentKey) -> Arc<tokio::sync::Mutex<Block>> {
+        let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+        blocks
+            .entry(key.as_str().to_owned())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(Block {
+                    next: 1,
+                    end: 0,
+                    size: self.options.min_block.max(1),
+                    since: Instant::now(),
+                }))
+            })
+            .clone()
+    }
+
+    async fn forget(&self, key: &SegmentKey) {
+        let block = self.block(key);
+        let mut b = block.lock().await;
+        b.next = 1;
+        b.end = 0;
+    }
+}
+
+#[async_trait]
+impl SegmentAllocator for ReservingAllocator {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
+        check_count(count)?;
+        let block = self.block(key);
+        let mut b = block.lock().await;
+        // `end - next + 1` cannot overflow: next <= end + 1 and both are in 0..=i64::MAX + 1.
+        let left = (b.end as i128 - b.next as i128 + 1).max(0) as i64;
+        if left < count {
+            // Resize from how long the block lasted, then reserve a new one.
+            let lasted = b.since.elapsed();
+            if b.end > 0 {
+                if lasted < self.options.fast {
+                    b.size = b.size.saturating_mul(2).min(self.options.max_block);
+                } else if lasted > self.options.slow {
+                    b.size = (b.size / 2).max(self.options.min_block.max(1));
+                }
+            }
+            let want = b.size.max(count);
+            let segment = match self.inner.allocate(key, want).await {
+                Ok(s) => s,
+                // Near the end of the range: take exactly what was asked (or report the overflow).
+                Err(Error::Overflow { .. }) if want > count => {
+                    self.inner.allocate(key, count).await?
+                }
+                Err(e) => return Err(e),
+            };
+            b.next = segment.start;
+            b.end = segment.end;
+            b.since = Instant::now();
+        }
+        let start = b.next;
+        let end = start + (count - 1);
+        b.next = end.saturating_add(1);
+        if end == i64::MAX {
+            // Nothing can follow; make the block empty without overflowing.
+            b.end = i64::MAX - 1;
+            b.next = i64::MAX;
+        }
+        Ok(Segment { start, end })
+    }
+
+    async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {
+        let outcome = self.inner.raise_to(key, value).await?;
+        if outcome.changed() {
+            self.forget(key).await;
+        } else {
+            // The store is ahead of `value`, but the block may still hold IDs at or below it.
+            let block = self.block(key);
+            let mut b = block.lock().await;
+            if b.next <= value {
+                b.next = 1;
+                b.end = 0;
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
+        self.inner.create(key, value).await
+    }
+
+    async fn get(&self, key: &SegmentKey) -> Result<Option<i64>> {
+        self.inner.get(key).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<Counter>> {
+        self.inner.list(prefix).await
+    }
+
+    async fn delete(&self, key: &SegmentKey) -> Result<bool> {
+        let deleted = self.inner.delete(key).await?;
+        self.forget(key).await;
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryAllocator;
+
+    fn key(t: &str) -> SegmentKey {
+        SegmentKey::new("s", "d", t, "id").unwrap()
+    }
+
+    #[tokio::test]
+    async fn requests_come_out_of_one_reserved_block() {
+        let store = Arc::new(MemoryAllocator::new());
+        let r = ReservingAllocator::new(
+            store.clone(),
+            ReserveOptions {
+                min_block: 1000,
+                ..Default::default()
+            },
+        );
+        let k = key("t");
+        store.create(&k, 0).await.unwrap();
+        assert_eq!(
+            r.allocate(&k, 10).await.unwrap(),
+            Segment { start: 1, end: 10 }
+        );
+        assert_eq!(
+            r.allocate(&k, 10).await.unwrap(),
+            Segment { start: 11, end: 20 }
+        );
+        assert_eq!(
+            store.get(&k).await.unwrap(),
+            Some(1000),
+            "one store write for the block"
+        );
+        // A second server over the same store gets its own block after ours.
+        let other = ReservingAllocator::new(
+            store.clone(),
+            ReserveOptions {
+                min_block: 1000,
+                ..Default::default()
+            },
+        );
+        assert_eq!(other.allocate(&k, 5).await.unwrap().start, 1001);
+        // A restart loses the rest of the block: a gap, never a repeat.
+        let restarted = ReservingAllocator::new(
+            store.clone(),
+            ReserveOptions {
+                min_block: 1000,
+                ..Default::default()
+            },
+        );
+        assert!(restarted.allocate(&k, 1).await.unwrap().start > 2000);
+    }
+
+    #[tokio::test]
+    async fn a_raise_through_it_drops_ids_at_or_below_the_value() {
+        let store = Arc::new(MemoryAllocator::new());
+        let r = ReservingAllocator::new(
+            store.clone(),
+            ReserveOptions {
+                min_block: 1000,
+                ..Default::default()
+            },
+        );
+        let k = key("raise");
+        store.create(&k, 0).await.unwrap();
+        r.allocate(&k, 1).await.unwrap();
+        // The store is at 1000 already, so this raise changes nothing there, but IDs 2..=500
+        // sit in the block and must not be handed out after it.
+        assert_eq!(
+            r.raise_to(&k, 500).await.unwrap(),
+            RaiseOutcome::AlreadyAhead { current: 1000 }
+        );
+        assert!(r.allocate(&k, 1).await.unwrap().start > 500);
+        r.raise_to(&k, 5000).await.unwrap();
+        assert!(r.allocate(&k, 1).await.unwrap().start > 5000);
+    }
+
+    #[tokio::test]
+    async fn blocks_grow_when_used_fast_and_fall_back_near_the_end_of_the_range() {
+        let store = Arc::new(MemoryAllocator::new());
+        let r = ReservingAllocator::new(
+            store.clone(),
+            ReserveOptions {
+                min_block: 10,
+                ..Default::default()
+            },
+        );
+        let k = key("grow");
+        store.create(&k, 0).await.unwrap();
+        for _ in 0..100 {
+            r.allocate(&k, 1).await.unwrap();
+        }
+        // Doubling blocks: far fewer than 10 reservations for 100 IDs.
+        assert!(store.get(&k).await.unwrap().unwrap() >= 150);
+        store.create(&key("end"), i64::MAX - 3).await.unwrap();
+        assert_eq!(
+            r.allocate(&key("end"), 3).await.unwrap(),
+            Segment {
+                start: i64::MAX - 2,
+                end: i64::MAX
+            }
+        );
+        assert!(matches!(
+            r.allocate(&key("end"), 1).await,
+            Err(Error::Overflow { .. })
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reserving_over_two_sqlite_pools_conforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let opts = ReserveOptions {
+            min_block: 5,
+            max_block: 40,
+            ..Default::default()
+        };
+        let a = Arc::new(ReservingAllocator::new(
+            Arc::new(crate::SqliteAllocator::open(&path).await.unwrap()),
+            opts.clone(),
+        ));
+        let b = Arc::new(ReservingAllocator::new(
+            Arc::new(crate::SqliteAllocator::open(&path).await.unwrap()),
+            opts,
+        ));
+        crate::conformance::run_all_reserving(a, b, &crate::conformance::unique_prefix()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reserving_allocator_conforms() {
+        let store: Arc<dyn SegmentAllocator> = Arc::new(MemoryAllocator::new());
+        // Two reserving "servers" over one store, with small blocks so they interleave.
+        let opts = ReserveOptions {
+            min_block: 7,
+            max_block: 50,
+            ..Default::default()
+        };
+        let a = Arc::new(ReservingAllocator::new(store.clone(), opts.clone()));
+        let b = Arc::new(ReservingAllocator::new(store, opts));
+        crate::conformance::run_all_reserving(a, b, &crate::conformance::unique_prefix()).await;
+    }
+}
