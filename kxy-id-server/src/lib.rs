@@ -115,6 +115,19 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
                 kxy_id::redact_url(&store)
             )));
         };
+    let reserve = settings.reserve_block();
+    let allocator: Arc<dyn SegmentAllocator> = if reserve > 0 {
+        Arc::new(kxy_id::ReservingAllocator::new(
+            allocator,
+            kxy_id::ReserveOptions {
+                min_block: reserve,
+                max_block: reserve.saturating_mul(1000),
+                ..Default::default()
+            },
+        ))
+    } else {
+        allocator
+    };
     let secrets = secret_box(settings)?;
     let options = ServiceOptions {
         connector: kxy_id::ConnectorOptions {

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{TestServer, int, settings};
+use common::{TestServer, int, settings, settings_with};
 use kxy_id::testing::TestDatabase;
 use serde_json::{Value, json};
 
@@ -372,6 +372,45 @@ async fn custom_counters_overflow_and_big_integers() {
         )
         .await;
     assert_eq!(body["data"]["deleted"], true);
+}
+
+#[tokio::test]
+async fn a_restarted_reserving_server_leaves_a_gap_never_a_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    // The embedded default: blocks of 100,000 reserved ahead.
+    let s = settings_with(dir.path(), None, &[]);
+    assert_eq!(s.reserve_block(), 100_000);
+    let first = TestServer::start(&s).await;
+    let key = kxy_id::SegmentKey::new("s", "d", "t", "id").unwrap();
+    first
+        .state
+        .service
+        .allocator()
+        .create(&key, 0)
+        .await
+        .unwrap();
+    let mut last = 0;
+    for _ in 0..50 {
+        let body = first.allocate("s", "d", "t", "id", 100).await;
+        assert_eq!(
+            int(&body["data"]["start"]),
+            last + 1,
+            "served contiguously from the block"
+        );
+        last = int(&body["data"]["end"]);
+    }
+    // One store write served all 50 requests.
+    assert_eq!(
+        first.state.service.allocator().get(&key).await.unwrap(),
+        Some(100_000)
+    );
+    first.stop().await;
+    let second = TestServer::start(&s).await;
+    let after = int(&second.allocate("s", "d", "t", "id", 1).await["data"]["start"]);
+    assert!(
+        after > 100_000,
+        "a restart skips the rest of the block: {after}"
+    );
 }
 
 #[tokio::test]

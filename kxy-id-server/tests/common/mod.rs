@@ -23,7 +23,12 @@ pub struct TestServer {
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
 }
 
+/// Settings for a test server: exact counters (no reservation ahead) unless `extra` says otherwise.
 pub fn settings(data_dir: &Path, store: Option<&str>) -> Settings {
+    settings_with(data_dir, store, &["--reserve", "0"])
+}
+
+pub fn settings_with(data_dir: &Path, store: Option<&str>, extra: &[&str]) -> Settings {
     let mut args = vec![
         "kxy-id-server".to_string(),
         "--data-dir".into(),
@@ -37,6 +42,7 @@ pub fn settings(data_dir: &Path, store: Option<&str>) -> Settings {
         args.push("--store".into());
         args.push(store.into());
     }
+    args.extend(extra.iter().map(|a| a.to_string()));
     Settings::try_parse_from(args).expect("test settings parse")
 }
 
