@@ -1,0 +1,197 @@
+//! Load on `POST /api/segment/allocate` of a real in-process server (release build), with
+//! 32 keep-alive connections, against a baseline measured in the same run: plain Redis
+//! `INCRBY` (not pipelined) at the same concurrency, which bounds any design that makes one
+//! Redis round trip per request (the old Python service measured ~1,100 requests/s under
+//! `wrk -t2 -c32` on this machine kind while Redis answered ~38,000 INCRBY/s).
+//!
+//! `cargo bench --bench server_load` (Redis from `KXY_TEST_REDIS_URL`, default local; the Redis
+//! rows are skipped with a notice when it is unreachable). `KXY_LOAD_SECONDS` sets the
+//! duration of each run (default 5).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use kxy_id::SegmentKey;
+use kxy_id_server::{Settings, open_state, run};
+
+const CONNECTIONS: usize = 32;
+
+fn seconds() -> Duration {
+    let s = std::env::var("KXY_LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    Duration::from_secs(s)
+}
+
+/// Runs `CONNECTIONS` workers for the configured duration; each calls `step` in a loop.
+async fn drive<F, Fut>(make_worker: F) -> f64
+where
+    F: Fn(Arc<AtomicBool>, Arc<AtomicU64>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let handles: Vec<_> = (0..CONNECTIONS)
+        .map(|_| tokio::spawn(make_worker(stop.clone(), done.clone())))
+        .collect();
+    // Warm up for a second, then count.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let start_count = done.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(seconds()).await;
+    let count = done.load(Ordering::Relaxed) - start_count;
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.expect("worker");
+    }
+    count as f64 / elapsed
+}
+
+async fn redis_incrby(url: String) -> f64 {
+    let client = redis::Client::open(url.as_str()).expect("redis url");
+    let key = format!("kxy:id:bench:{}", std::process::id());
+    let rate = drive(|stop, done| {
+        let client = client.clone();
+        let key = key.clone();
+        async move {
+            // One connection per worker, one command in flight: no pipelining.
+            let mut conn = client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("connect");
+            while !stop.load(Ordering::Relaxed) {
+                let _: i64 = redis::cmd("INCRBY")
+                    .arg(&key)
+                    .arg(10_000)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("incrby");
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let _: i64 = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("del");
+    rate
+}
+
+async fn server_allocate(settings: Settings, system: String) -> f64 {
+    let state = open_state(&settings).await.expect("open the store");
+    let key = SegmentKey::new(&system, "bench", "t_order", "id").expect("key");
+    state
+        .service
+        .allocator()
+        .raise_to(&key, 0)
+        .await
+        .expect("seed");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    let body = Bytes::from(format!(
+        r#"{{"system_code":"{system}","db_name":"bench","table_name":"t_order","field_name":"id","segment_count":10000}}"#
+    ));
+    let rate = drive(|stop, done| {
+        let body = body.clone();
+        async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            while !stop.load(Ordering::Relaxed) {
+                let req = http::Request::post("/api/segment/allocate")
+                    .header("host", "bench")
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()))
+                    .expect("request");
+                let res = sender.send_request(req).await.expect("response");
+                let bytes = res.into_body().collect().await.expect("body").to_bytes();
+                assert!(
+                    bytes.starts_with(br#"{"code":0"#),
+                    "{}",
+                    String::from_utf8_lossy(&bytes)
+                );
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
+    let _ = tx.send(());
+    server.await.expect("server task").expect("server");
+    kxy_id::conformance::cleanup(&**state.service.allocator(), &system).await;
+    rate
+}
+
+fn settings(dir: &std::path::Path, store: Option<&str>) -> Settings {
+    let mut args = vec![
+        "kxy-id-server".to_string(),
+        "--data-dir".into(),
+        dir.display().to_string(),
+    ];
+    if let Some(store) = store {
+        args.extend(["--store".to_string(), store.to_string()]);
+    }
+    Settings::try_parse_from(args).expect("settings")
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run a short smoke then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let system = kxy_id::conformance::unique_prefix();
+        let mut rows: Vec<(&str, f64)> = Vec::new();
+        let redis = kxy_id::testing::redis_url().await;
+        let baseline = match &redis {
+            Some(url) => Some(redis_incrby(url.clone()).await),
+            None => None,
+        };
+        if let Some(b) = baseline {
+            rows.push(("Redis INCRBY, not pipelined (baseline)", b));
+        }
+        let sqlite = server_allocate(settings(dir.path(), None), system.clone()).await;
+        rows.push(("kxy-id-server, SQLite store, reserving ahead (default)", sqlite));
+        if let Some(url) = &redis {
+            let s = settings(dir.path(), Some(url));
+            rows.push(("kxy-id-server, Redis store (one Lua script per request)", server_allocate(s, format!("{system}-r")).await));
+            let mut s = settings(dir.path(), Some(url));
+            s.reserve = Some(100_000);
+            rows.push(("kxy-id-server, Redis store, reserving ahead", server_allocate(s, format!("{system}-rr")).await));
+        }
+        println!("\nPOST /api/segment/allocate, {CONNECTIONS} keep-alive connections, {} s per run, 2 cores shared with the load generator\n", seconds().as_secs());
+        println!("| what | requests/s | vs Redis INCRBY | vs old service (1,100/s) |");
+        println!("|---|---|---|---|");
+        for (name, rate) in rows {
+            let vs = baseline.map(|b| format!("{:.2}×", rate / b)).unwrap_or_else(|| "–".into());
+            println!("| {name} | {rate:.0} | {vs} | {:.0}× |", rate / 1100.0);
+        }
+    });
+}
