@@ -1,0 +1,119 @@
+//! The published Python client (`kxy-open-id-client` 0.2.1 from PyPI), unchanged, against the
+//! server: `SegmentClient.allocate_segment` and threaded `IdGenerator.next_id` with unique IDs.
+//!
+//! Needs `python3` with `venv` and access to PyPI; the virtualenv is kept under
+//! `target/kxy-py-venv` between runs. Skips with a notice when Python or PyPI is unavailable,
+//! unless `KXY_TEST_REQUIRE_SERVICES=1`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{TestServer, settings};
+use kxy_id::SegmentKey;
+
+const PACKAGE: &str = "kxy-open-id-client==0.2.1";
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// A virtualenv with the client installed, or why there is none.
+fn venv_python() -> Result<PathBuf, String> {
+    let venv = target_dir().join("kxy-py-venv");
+    let python = venv.join("bin/python");
+    let installed = python.exists()
+        && Command::new(&python)
+            .args([
+                "-c",
+                "import importlib.metadata as m; assert m.version('kxy-open-id-client') == '0.2.1'",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+    if installed {
+        return Ok(python);
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3 not found: {e}"))?;
+    if !status.success() {
+        return Err("python3 -m venv failed (is python3-venv installed?)".into());
+    }
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            PACKAGE,
+        ])
+        .output()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "pip install {PACKAGE} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(python)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_published_python_client_works_unchanged() {
+    let python = match tokio::task::spawn_blocking(venv_python).await.unwrap() {
+        Ok(p) => p,
+        Err(why) => {
+            if kxy_id::testing::services_required() {
+                panic!("the Python client is required (KXY_TEST_REQUIRE_SERVICES=1): {why}");
+            }
+            eprintln!("NOTICE: skipping the Python client check: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&settings(dir.path(), None)).await;
+    let allocator = server.state.service.allocator();
+    allocator
+        .create(&SegmentKey::new("pyc", "db", "orders", "id").unwrap(), 0)
+        .await
+        .unwrap();
+    allocator
+        .create(
+            &SegmentKey::new("pyc", "db", "big", "id").unwrap(),
+            (1 << 53) - 2,
+        )
+        .await
+        .unwrap();
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/old_client_check.py");
+    let base = format!("http://{}", server.addr);
+    // The server runs on this runtime's workers; the check runs on a blocking thread.
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(&python)
+            .arg(&script)
+            .args([&base, "pyc", "db"])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("run the Python check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the Python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("a JSON summary");
+    assert_eq!(seen["ok"], true);
+    assert_eq!(seen["ids"], 4000);
+    // The server saw every ID the client handed out: the counter is past all of them.
+    let key = SegmentKey::new("pyc", "db", "orders", "id").unwrap();
+    assert!(allocator.get(&key).await.unwrap().unwrap() >= 4000 + 10 + 120);
+}
