@@ -109,9 +109,19 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
             let allocator = kxy_id::RedisAllocator::connect(&store, timeout).await?;
             let meta = kxy_id::meta::RedisMetaStore::new(allocator.connection());
             (Arc::new(allocator), Arc::new(meta))
+        } else if store.starts_with("mysql://") || store.starts_with("mariadb://") {
+            let url = store.replacen("mariadb://", "mysql://", 1);
+            let allocator = kxy_id::MySqlAllocator::connect(&url, timeout).await?;
+            let meta = kxy_id::meta::MySqlMetaStore::new(allocator.pool().clone()).await?;
+            (Arc::new(allocator), Arc::new(meta))
+        } else if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+            let allocator = kxy_id::PgAllocator::connect(&store, timeout).await?;
+            let meta = kxy_id::meta::PgMetaStore::new(allocator.pool().clone()).await?;
+            (Arc::new(allocator), Arc::new(meta))
         } else {
             return Err(kxy_id::Error::InvalidConfig(format!(
-                "unsupported store {}: use sqlite://PATH or redis://host:port/db",
+                "unsupported store {}: use sqlite://PATH, redis://host:port/db, \
+                 mysql://user:pw@host:3306/db or postgres://user:pw@host:5432/db",
                 kxy_id::redact_url(&store)
             )));
         };

@@ -18,7 +18,8 @@ pub struct Settings {
     #[arg(long, env = "KXY_LISTEN", default_value = "0.0.0.0:5801")]
     pub listen: String,
 
-    /// Where counters and metadata live: sqlite://PATH or redis://[:password@]host:port/db.
+    /// Where counters and metadata live: sqlite://PATH, redis://[:password@]host:port/db,
+    /// mysql://user:password@host:3306/db or postgres://user:password@host:5432/db.
     /// Default: sqlite://<data-dir>/kxy-id.db, or Redis when any REDIS_* variable is set.
     #[arg(long, env = "KXY_STORE")]
     pub store: Option<String>,

@@ -831,3 +831,69 @@ async fn takes_over_a_redis_filled_by_the_old_service() {
     server.stop().await;
     db.drop_mysql().await;
 }
+
+/// Every store the server can use keeps counters, admin and configurations across a restart.
+async fn store_survives_a_restart(store: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(dir.path(), Some(store));
+    let first = TestServer::start(&s).await;
+    let token = first.admin_token().await;
+    let add = json!({"system_code": "st", "db_type": "postgresql", "db_address": "127.0.0.1:1", "db_user": "u", "db_password": "pw!", "db_name": "d"});
+    let (_, body) = first
+        .call("POST", "/api/database/add", Some(add), Some(&token))
+        .await;
+    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let (_, body) = first
+        .call(
+            "POST",
+            &format!("/api/database/{guid}/add-config"),
+            Some(json!({"table_name": "t", "field_name": "id", "initial_value": 41})),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(body["code"], 0, "{body}");
+    assert_eq!(
+        first.allocate("st", "d", "t", "id", 10).await["data"],
+        json!({"start": 42, "end": 51})
+    );
+    first.stop().await;
+    let second = TestServer::start(&s).await;
+    assert_eq!(
+        second.allocate("st", "d", "t", "id", 1).await["data"],
+        json!({"start": 52, "end": 52})
+    );
+    let token = second.admin_token().await;
+    let (_, body) = second
+        .call("GET", "/api/database/list", None, Some(&token))
+        .await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(
+        second
+            .state
+            .service
+            .get_database(&guid)
+            .await
+            .unwrap()
+            .db_password,
+        "pw!"
+    );
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mysql_store_keeps_everything() {
+    let Some(db) = TestDatabase::mysql().await else {
+        return;
+    };
+    store_survives_a_restart(&db.url).await;
+    db.drop_mysql().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_store_keeps_everything() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    store_survives_a_restart(&db.url).await;
+    db.drop_postgres().await;
+}

@@ -68,6 +68,8 @@ mod postgres;
 mod redis;
 #[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
 mod sql;
+#[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
+mod sql_meta;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

@@ -60,14 +60,14 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     async fn remove_member(&self, name: &str, member: &str) -> Result<bool>;
 }
 
-fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
 }
 
-fn expiry(ttl: Option<Duration>) -> Option<i64> {
+pub(crate) fn expiry(ttl: Option<Duration>) -> Option<i64> {
     ttl.map(|t| now_millis().saturating_add(t.as_millis().min(i64::MAX as u128) as i64))
 }
 
@@ -178,193 +178,14 @@ impl MetaStore for MemoryMetaStore {
     }
 }
 
+#[cfg(feature = "mysql")]
+pub use crate::sql_meta::MySqlMetaStore;
+#[cfg(feature = "postgres")]
+pub use crate::sql_meta::PgMetaStore;
+#[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
+pub use crate::sql_meta::SqlMetaStore;
 #[cfg(feature = "sqlite")]
-pub use self::sqlite::SqliteMetaStore;
-
-#[cfg(feature = "sqlite")]
-mod sqlite {
-    use super::*;
-    use crate::sql::map_sqlx_error;
-    use sqlx::SqlitePool;
-
-    /// Metadata in the same SQLite file as the counters (table `kxy_id_meta`).
-    ///
-    /// Sets are stored as one JSON array per name.
-    #[derive(Debug, Clone)]
-    pub struct SqliteMetaStore {
-        /// The pool shared with the [`SqliteAllocator`](crate::SqliteAllocator).
-        pool: SqlitePool,
-    }
-
-    fn err(e: sqlx::Error) -> crate::Error {
-        map_sqlx_error("sqlite", e)
-    }
-
-    impl SqliteMetaStore {
-        /// Uses `pool` (typically [`SqliteAllocator::pool`](crate::SqliteAllocator::pool)) and
-        /// creates the metadata table if missing.
-        pub async fn new(pool: SqlitePool) -> Result<Self> {
-            sqlx::query(
-                "CREATE TABLE IF NOT EXISTS kxy_id_meta (
-                    name TEXT NOT NULL PRIMARY KEY,
-                    value TEXT NOT NULL,
-                    expires_at INTEGER
-                ) WITHOUT ROWID",
-            )
-            .execute(&pool)
-            .await
-            .map_err(err)?;
-            Ok(SqliteMetaStore { pool })
-        }
-    }
-
-    #[async_trait]
-    impl MetaStore for SqliteMetaStore {
-        async fn get(&self, name: &str) -> Result<Option<String>> {
-            sqlx::query_scalar(
-                "SELECT value FROM kxy_id_meta WHERE name = ? AND (expires_at IS NULL OR expires_at > ?)",
-            )
-            .bind(name)
-            .bind(now_millis())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)
-        }
-
-        async fn set(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
-            sqlx::query(
-                "INSERT INTO kxy_id_meta (name, value, expires_at) VALUES (?, ?, ?)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-            )
-            .bind(name)
-            .bind(value)
-            .bind(expiry(ttl))
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-            Ok(())
-        }
-
-        async fn set_if_absent(
-            &self,
-            name: &str,
-            value: &str,
-            ttl: Option<Duration>,
-        ) -> Result<bool> {
-            // One statement: insert, or take over a row whose value has expired.
-            let done = sqlx::query(
-                "INSERT INTO kxy_id_meta (name, value, expires_at) VALUES (?, ?, ?)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
-                 WHERE kxy_id_meta.expires_at IS NOT NULL AND kxy_id_meta.expires_at <= ?",
-            )
-            .bind(name)
-            .bind(value)
-            .bind(expiry(ttl))
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn delete(&self, name: &str) -> Result<bool> {
-            let done = sqlx::query(
-                "DELETE FROM kxy_id_meta WHERE name = ? AND (expires_at IS NULL OR expires_at > ?)",
-            )
-            .bind(name)
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn delete_if_equals(&self, name: &str, value: &str) -> Result<bool> {
-            let done = sqlx::query(
-                "DELETE FROM kxy_id_meta WHERE name = ? AND value = ? AND (expires_at IS NULL OR expires_at > ?)",
-            )
-            .bind(name)
-            .bind(value)
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-            let chars = prefix.chars().count() as i64;
-            sqlx::query_as(
-                "SELECT name, value FROM kxy_id_meta
-                 WHERE substr(name, 1, ?) = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY name",
-            )
-            .bind(chars)
-            .bind(prefix)
-            .bind(now_millis())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)
-        }
-
-        async fn members(&self, name: &str) -> Result<Vec<String>> {
-            let Some(json) = self.get(name).await? else {
-                return Ok(Vec::new());
-            };
-            let mut members: Vec<String> = serde_json::from_str(&json).map_err(|e| {
-                crate::Error::backend_msg("sqlite", format!("set {name} is not a JSON array: {e}"))
-            })?;
-            members.sort();
-            members.dedup();
-            Ok(members)
-        }
-
-        async fn replace_members(&self, name: &str, members: &[String]) -> Result<()> {
-            if members.is_empty() {
-                self.delete(name).await?;
-                return Ok(());
-            }
-            let mut sorted = members.to_vec();
-            sorted.sort();
-            sorted.dedup();
-            let json = serde_json::to_string(&sorted).expect("strings serialize");
-            self.set(name, &json, None).await
-        }
-
-        async fn remove_member(&self, name: &str, member: &str) -> Result<bool> {
-            // Read-modify-write in one immediate transaction so concurrent writers serialize.
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
-            let json: Option<String> =
-                sqlx::query_scalar("SELECT value FROM kxy_id_meta WHERE name = ?")
-                    .bind(name)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            let Some(json) = json else { return Ok(false) };
-            let mut members: Vec<String> = serde_json::from_str(&json).unwrap_or_default();
-            let before = members.len();
-            members.retain(|m| m != member);
-            if members.len() == before {
-                return Ok(false);
-            }
-            if members.is_empty() {
-                sqlx::query("DELETE FROM kxy_id_meta WHERE name = ?")
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            } else {
-                sqlx::query("UPDATE kxy_id_meta SET value = ? WHERE name = ?")
-                    .bind(serde_json::to_string(&members).expect("strings serialize"))
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            }
-            tx.commit().await.map_err(err)?;
-            Ok(true)
-        }
-    }
-}
+pub use crate::sql_meta::SqliteMetaStore;
 
 #[cfg(feature = "redis")]
 pub use self::redis_store::RedisMetaStore;
@@ -597,6 +418,36 @@ mod tests {
             .unwrap();
         let store = SqliteMetaStore::new(alloc.pool().clone()).await.unwrap();
         meta_store_conforms(&store, "t").await;
+    }
+
+    #[cfg(feature = "mysql")]
+    #[tokio::test]
+    async fn mysql_meta_store_conforms() {
+        let Some(db) = crate::testing::TestDatabase::mysql().await else {
+            return;
+        };
+        let alloc = crate::MySqlAllocator::connect(&db.url, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let store = MySqlMetaStore::new(alloc.pool().clone()).await.unwrap();
+        meta_store_conforms(&store, "t").await;
+        alloc.pool().close().await;
+        db.drop_mysql().await;
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn postgres_meta_store_conforms() {
+        let Some(db) = crate::testing::TestDatabase::postgres().await else {
+            return;
+        };
+        let alloc = crate::PgAllocator::connect(&db.url, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let store = PgMetaStore::new(alloc.pool().clone()).await.unwrap();
+        meta_store_conforms(&store, "t").await;
+        alloc.pool().close().await;
+        db.drop_postgres().await;
     }
 
     #[cfg(feature = "redis")]

@@ -1,0 +1,387 @@
+//! [`SqlMetaStore`]: server metadata in a table of the SQL store (SQLite, MySQL, PostgreSQL).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::{
+    AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type,
+};
+
+use crate::error::{Error, Result};
+use crate::meta::{MetaStore, expiry, now_millis};
+use crate::sql::{Placeholders, map_sqlx_error, placeholders};
+
+/// The statements of one dialect over table `kxy_id_meta (name, value, expires_at)`.
+#[derive(Debug, Clone)]
+struct MetaSql {
+    get: Arc<str>,
+    update: Arc<str>,
+    insert: Arc<str>,
+    delete_expired: Arc<str>,
+    delete: Arc<str>,
+    delete_if_equals: Arc<str>,
+    scan: Arc<str>,
+    lock_row: Arc<str>,
+}
+
+impl MetaSql {
+    fn new(style: Placeholders, for_update: &str) -> Self {
+        let p = |s: &str| placeholders(s, style);
+        const LIVE: &str = "(expires_at IS NULL OR expires_at > ?)";
+        MetaSql {
+            get: p(&format!(
+                "SELECT value FROM kxy_id_meta WHERE name = ? AND {LIVE}"
+            )),
+            update: p("UPDATE kxy_id_meta SET value = ?, expires_at = ? WHERE name = ?"),
+            insert: p("INSERT INTO kxy_id_meta (name, value, expires_at) VALUES (?, ?, ?)"),
+            delete_expired: p(
+                "DELETE FROM kxy_id_meta WHERE name = ? AND expires_at IS NOT NULL AND expires_at <= ?",
+            ),
+            delete: p(&format!(
+                "DELETE FROM kxy_id_meta WHERE name = ? AND {LIVE}"
+            )),
+            delete_if_equals: p(&format!(
+                "DELETE FROM kxy_id_meta WHERE name = ? AND value = ? AND {LIVE}"
+            )),
+            scan: p(&format!(
+                "SELECT name, value FROM kxy_id_meta WHERE SUBSTR(name, 1, ?) = ? AND {LIVE} ORDER BY name"
+            )),
+            lock_row: p(&format!(
+                "SELECT value FROM kxy_id_meta WHERE name = ?{for_update}"
+            )),
+        }
+    }
+}
+
+/// Metadata in the table `kxy_id_meta` of the SQL database that holds the counters.
+///
+/// Values with an expiry behave as absent once expired; sets are JSON arrays, changed inside
+/// a transaction that locks the row. Construct with [`SqliteMetaStore::open`](SqlMetaStore::sqlite),
+/// [`MySqlMetaStore`] or [`PgMetaStore`] constructors.
+pub struct SqlMetaStore<DB: Database> {
+    /// The pool shared with the counter allocator.
+    pool: Pool<DB>,
+    /// `sqlite`, `mysql` or `postgres`.
+    backend: &'static str,
+    /// Statement texts.
+    sql: MetaSql,
+    /// How a read-modify-write transaction starts (`BEGIN IMMEDIATE` on SQLite).
+    begin: Option<&'static str>,
+    /// Reads the number of rows a statement changed.
+    rows_affected: fn(&DB::QueryResult) -> u64,
+}
+
+impl<DB: Database> std::fmt::Debug for SqlMetaStore<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlMetaStore")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Metadata in SQLite.
+#[cfg(feature = "sqlite")]
+pub type SqliteMetaStore = SqlMetaStore<sqlx::Sqlite>;
+/// Metadata in MySQL / MariaDB.
+#[cfg(feature = "mysql")]
+pub type MySqlMetaStore = SqlMetaStore<sqlx::MySql>;
+/// Metadata in PostgreSQL.
+#[cfg(feature = "postgres")]
+pub type PgMetaStore = SqlMetaStore<sqlx::Postgres>;
+
+#[cfg(feature = "sqlite")]
+impl SqlMetaStore<sqlx::Sqlite> {
+    /// Uses `pool` (typically [`SqliteAllocator::pool`](crate::SqliteAllocator::pool)), creating the table.
+    pub async fn new(pool: sqlx::SqlitePool) -> Result<Self> {
+        let ddl = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
+            name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID";
+        sqlx::query(ddl)
+            .execute(&pool)
+            .await
+            .map_err(|e| map_sqlx_error("sqlite", e))?;
+        Ok(SqlMetaStore {
+            pool,
+            backend: "sqlite",
+            sql: MetaSql::new(Placeholders::Question, ""),
+            begin: Some("BEGIN IMMEDIATE"),
+            rows_affected: |r| r.rows_affected(),
+        })
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl SqlMetaStore<sqlx::MySql> {
+    /// Uses `pool` (typically [`MySqlAllocator::pool`](crate::MySqlAllocator::pool)), creating the table.
+    pub async fn new(pool: sqlx::MySqlPool) -> Result<Self> {
+        let ddl = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
+            name VARCHAR(600) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
+            value LONGTEXT NOT NULL, expires_at BIGINT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+        sqlx::query(ddl)
+            .execute(&pool)
+            .await
+            .map_err(|e| map_sqlx_error("mysql", e))?;
+        Ok(SqlMetaStore {
+            pool,
+            backend: "mysql",
+            sql: MetaSql::new(Placeholders::Question, " FOR UPDATE"),
+            begin: None,
+            rows_affected: |r| r.rows_affected(),
+        })
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl SqlMetaStore<sqlx::Postgres> {
+    /// Uses `pool` (typically [`PgAllocator::pool`](crate::PgAllocator::pool)), creating the table.
+    pub async fn new(pool: sqlx::PgPool) -> Result<Self> {
+        let ddl = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
+            name VARCHAR(600) COLLATE \"C\" NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at BIGINT)";
+        match sqlx::query(ddl).execute(&pool).await {
+            Ok(_) => {}
+            // Two servers creating the table at once: the loser's catalog conflict means it exists.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+            Err(e) => return Err(map_sqlx_error("postgres", e)),
+        }
+        Ok(SqlMetaStore {
+            pool,
+            backend: "postgres",
+            sql: MetaSql::new(Placeholders::Dollar, " FOR UPDATE"),
+            begin: None,
+            rows_affected: |r| r.rows_affected(),
+        })
+    }
+}
+
+impl<DB> SqlMetaStore<DB>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    fn err(&self, e: sqlx::Error) -> Error {
+        map_sqlx_error(self.backend, e)
+    }
+
+    async fn exec(&self, sql: &Arc<str>, binds: &[Bind<'_>]) -> Result<u64> {
+        let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+        for b in binds {
+            q = match *b {
+                Bind::Str(s) => q.bind(s),
+                Bind::Int(i) => q.bind(i),
+                Bind::OptInt(i) => q.bind(i),
+            };
+        }
+        let done = q.execute(&self.pool).await.map_err(|e| self.err(e))?;
+        Ok((self.rows_affected)(&done))
+    }
+
+    async fn insert(&self, name: &str, value: &str, expires: Option<i64>) -> Result<bool> {
+        match self
+            .exec(
+                &self.sql.insert,
+                &[Bind::Str(name), Bind::Str(value), Bind::OptInt(expires)],
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(Error::Backend { source, .. })
+                if source
+                    .downcast_ref::<sqlx::Error>()
+                    .and_then(|e| e.as_database_error())
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Changes a set stored as a JSON array, inside a transaction that locks its row.
+    async fn change_set(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut Vec<String>) -> bool,
+    ) -> Result<bool> {
+        let mut tx = match self.begin {
+            Some(stmt) => self.pool.begin_with(stmt).await,
+            None => self.pool.begin().await,
+        }
+        .map_err(|e| self.err(e))?;
+        let json: Option<String> = sqlx::query_scalar(AssertSqlSafe(self.sql.lock_row.clone()))
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        let mut members: Vec<String> = match &json {
+            Some(j) => serde_json::from_str(j).map_err(|e| {
+                Error::backend_msg(self.backend, format!("set {name} is not a JSON array: {e}"))
+            })?,
+            None => Vec::new(),
+        };
+        if !change(&mut members) {
+            tx.rollback().await.map_err(|e| self.err(e))?;
+            return Ok(false);
+        }
+        members.sort();
+        members.dedup();
+        let text = serde_json::to_string(&members).expect("strings serialize");
+        let (sql, binds): (&Arc<str>, Vec<Bind<'_>>) = match (json.is_some(), members.is_empty()) {
+            (true, true) => (
+                &self.sql.delete_if_equals,
+                vec![Bind::Str(name), Bind::Str(json.as_deref().unwrap_or(""))],
+            ),
+            (true, false) => (
+                &self.sql.update,
+                vec![Bind::Str(&text), Bind::OptInt(None), Bind::Str(name)],
+            ),
+            (false, true) => {
+                tx.rollback().await.map_err(|e| self.err(e))?;
+                return Ok(true);
+            }
+            (false, false) => (
+                &self.sql.insert,
+                vec![Bind::Str(name), Bind::Str(&text), Bind::OptInt(None)],
+            ),
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+        for b in &binds {
+            q = match *b {
+                Bind::Str(s) => q.bind(s),
+                Bind::Int(i) => q.bind(i),
+                Bind::OptInt(i) => q.bind(i),
+            };
+        }
+        if sql == &self.sql.delete_if_equals {
+            q = q.bind(now_millis());
+        }
+        q.execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+}
+
+/// A bind parameter.
+#[derive(Debug, Clone, Copy)]
+enum Bind<'a> {
+    Str(&'a str),
+    Int(i64),
+    OptInt(Option<i64>),
+}
+
+#[async_trait]
+impl<DB> MetaStore for SqlMetaStore<DB>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> i32: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    async fn get(&self, name: &str) -> Result<Option<String>> {
+        sqlx::query_scalar(AssertSqlSafe(self.sql.get.clone()))
+            .bind(name)
+            .bind(now_millis())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    async fn set(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
+        let expires = expiry(ttl);
+        // Update, else insert; a concurrent insert by another writer means the row exists,
+        // so update once more (last writer wins, as with Redis SET).
+        let update = [Bind::Str(value), Bind::OptInt(expires), Bind::Str(name)];
+        if self.exec(&self.sql.update, &update).await? > 0 {
+            return Ok(());
+        }
+        if !self.insert(name, value, expires).await? {
+            self.exec(&self.sql.update, &update).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_if_absent(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
+        // An expired value is absent: remove it (only if still expired), then insert; the
+        // primary key lets exactly one concurrent caller win.
+        self.exec(
+            &self.sql.delete_expired,
+            &[Bind::Str(name), Bind::Int(now_millis())],
+        )
+        .await?;
+        self.insert(name, value, expiry(ttl)).await
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .exec(
+                &self.sql.delete,
+                &[Bind::Str(name), Bind::Int(now_millis())],
+            )
+            .await?
+            > 0)
+    }
+
+    async fn delete_if_equals(&self, name: &str, value: &str) -> Result<bool> {
+        let binds = [Bind::Str(name), Bind::Str(value), Bind::Int(now_millis())];
+        Ok(self.exec(&self.sql.delete_if_equals, &binds).await? > 0)
+    }
+
+    async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let chars = i32::try_from(prefix.chars().count()).map_err(|_| Error::InvalidKey {
+            reason: "prefix too long".into(),
+        })?;
+        let mut rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(self.sql.scan.clone()))
+            .bind(chars)
+            .bind(prefix)
+            .bind(now_millis())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        rows.sort();
+        Ok(rows)
+    }
+
+    async fn members(&self, name: &str) -> Result<Vec<String>> {
+        let Some(json) = self.get(name).await? else {
+            return Ok(Vec::new());
+        };
+        let mut members: Vec<String> = serde_json::from_str(&json).map_err(|e| {
+            Error::backend_msg(self.backend, format!("set {name} is not a JSON array: {e}"))
+        })?;
+        members.sort();
+        members.dedup();
+        Ok(members)
+    }
+
+    async fn replace_members(&self, name: &str, members: &[String]) -> Result<()> {
+        let fresh = members.to_vec();
+        self.change_set(name, move |m| {
+            *m = fresh;
+            true
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, name: &str, member: &str) -> Result<bool> {
+        self.change_set(name, |m| {
+            let before = m.len();
+            m.retain(|x| x != member);
+            m.len() != before
+        })
+        .await
+    }
+}
