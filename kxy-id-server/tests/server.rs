@@ -227,6 +227,16 @@ async fn custom_counters_overflow_and_big_integers() {
     assert_eq!(body["data"]["db_password"], "", "passwords never come back");
     let guid = body["data"]["guid"].as_str().unwrap().to_owned();
     assert_eq!(uuid::Uuid::parse_str(&guid).unwrap().get_version_num(), 4);
+    // A second configuration for the same system and database would make lazy init ambiguous.
+    let again = json!({"system_code": "shop", "db_type": "postgresql", "db_address": "h", "db_user": "u", "db_password": "", "db_name": "ORDERS"});
+    let (_, body) = server
+        .call("POST", "/api/database/add", Some(again), Some(&token))
+        .await;
+    assert_eq!(body["code"], 409, "{body}");
+    assert_eq!(
+        body["msg"],
+        "Configuration already exists for system_code shop, db_name ORDERS"
+    );
 
     let cfg = |t: &str, v: i64| json!({"table_name": t, "field_name": "seq", "initial_value": v});
     let path = format!("/api/database/{guid}/add-config");

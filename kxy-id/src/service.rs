@@ -228,9 +228,36 @@ impl IdService {
         Ok(())
     }
 
+    /// Refuses a second configuration for the same system code and database name (ignoring
+    /// case): lazy initialization must know which database seeds a key.
+    async fn check_unique(&self, input: &DatabaseInput, except_guid: Option<&str>) -> Result<()> {
+        let norm = |s: Option<&str>| {
+            s.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_lowercase)
+        };
+        let db = norm(input.db_name.as_deref());
+        let clash = self.list_databases().await?.into_iter().any(|c| {
+            Some(c.guid.as_str()) != except_guid
+                && c.system_code.to_lowercase() == input.system_code.to_lowercase()
+                && norm(c.database()) == db
+        });
+        if clash {
+            return Err(Error::AlreadyExists {
+                key: format!(
+                    "system_code {}, db_name {}",
+                    input.system_code,
+                    input.db_name.as_deref().unwrap_or("(none)")
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Adds a configuration with a new guid (a UUID v4).
     pub async fn add_database(&self, input: DatabaseInput) -> Result<DatabaseConfig> {
         Self::check_input(&input)?;
+        self.check_unique(&input, None).await?;
         let config = DatabaseConfig {
             guid: uuid::Uuid::new_v4().to_string(),
             system_code: input.system_code,
