@@ -228,19 +228,22 @@ impl Auth {
     /// Waits before answering a user name with recent failures: 0 s for the first three,
     /// then 1, 2, 4, ... seconds (at most 8) within a 15-minute window.
     async fn brake(&self, username: &str) {
-        let delay = {
-            let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-            match f.by_user.get(username) {
-                Some((_, since)) if since.elapsed() > Duration::from_secs(900) => {
-                    f.by_user.remove(username);
-                    Duration::ZERO
-                }
-                Some((n, _)) if *n > 3 => Duration::from_secs(1 << (n - 4).min(3)),
-                _ => Duration::ZERO,
-            }
-        };
+        let delay = self.brake_delay(username);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// How long the next login of `username` waits, from its recent failures.
+    fn brake_delay(&self, username: &str) -> Duration {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match f.by_user.get(username) {
+            Some((_, since)) if since.elapsed() > Duration::from_secs(900) => {
+                f.by_user.remove(username);
+                Duration::ZERO
+            }
+            Some((n, _)) if *n > 3 => Duration::from_secs(1 << (n - 4).min(3)),
+            _ => Duration::ZERO,
         }
     }
 
@@ -374,6 +377,37 @@ mod tests {
                 .verify_header(Some(&format!("Bearer {token}")))
                 .is_err()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_failures_slow_the_next_logins_down_until_a_success() {
+        let meta: Arc<dyn MetaStore> = Arc::new(kxy_id::MemoryMetaStore::new());
+        let auth = Auth::new(
+            meta,
+            AuthSettings {
+                bcrypt_cost: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        auth.init_user("admin", "secret123").await.unwrap();
+        let mut delays = Vec::new();
+        for _ in 0..8 {
+            delays.push(auth.brake_delay("admin").as_secs());
+            auth.record_failure("admin");
+        }
+        assert_eq!(delays, [0, 0, 0, 0, 1, 2, 4, 8]);
+        assert_eq!(
+            auth.brake_delay("someone-else"),
+            Duration::ZERO,
+            "per user name"
+        );
+        // Waits, then succeeds, and the slate is clean again.
+        let started = tokio::time::Instant::now();
+        auth.login("admin", "secret123").await.unwrap();
+        assert!(started.elapsed() >= Duration::from_secs(8));
+        assert_eq!(auth.brake_delay("admin"), Duration::ZERO);
     }
 
     #[tokio::test]

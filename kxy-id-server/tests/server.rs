@@ -907,3 +907,199 @@ async fn a_postgres_store_keeps_everything() {
     store_survives_a_restart(&db.url).await;
     db.drop_postgres().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scanner_runs_on_its_interval_and_metrics_count_it() {
+    let Some(db) = TestDatabase::mysql().await else {
+        return;
+    };
+    mysql_fixture(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&settings(dir.path(), None)).await;
+    let token = server.admin_token().await;
+    let (_, body) = server
+        .call(
+            "POST",
+            "/api/database/add",
+            Some(db_request(&db)),
+            Some(&token),
+        )
+        .await;
+    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let scanner =
+        kxy_id_server::spawn_scanner(server.state.clone(), std::time::Duration::from_millis(200));
+    let path = format!("/api/database/{guid}/discovered-tables");
+    let mut found = Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        found = server.call("GET", &path, None, Some(&token)).await.1["data"].clone();
+        if found.as_array().is_some_and(|a| a.len() == 2) {
+            break;
+        }
+    }
+    // t_order and t_empty have integer keys and no counters; nothing was written.
+    assert!(
+        has(&found, "table", "t_order") && has(&found, "table", "t_empty"),
+        "{found}"
+    );
+    assert!(
+        server
+            .state
+            .service
+            .allocator()
+            .list("")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Once a key exists its entry goes.
+    server.allocate("shop", &db.name, "t_order", "id", 1).await;
+    let (_, body) = server.call("GET", &path, None, Some(&token)).await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 1, "{body}");
+    drop(scanner);
+    let (status, body) = server.raw("GET", "/metrics", b"", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, Value::Null, "metrics are text, not JSON");
+    let text = {
+        use http_body_util::BodyExt;
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Full<bytes::Bytes>>();
+        let res = client
+            .get(format!("http://{}/metrics", server.addr).parse().unwrap())
+            .await
+            .unwrap();
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    };
+    assert!(text.contains("kxy_id_scanner_runs_total"), "{text}");
+    let runs: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kxy_id_scanner_runs_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(runs >= 1);
+    assert!(text.contains("kxy_id_ids_allocated_total 1"), "{text}");
+    assert!(
+        text.contains(r#"kxy_id_http_requests_total{route="allocate",outcome="ok"} 1"#),
+        "{text}"
+    );
+    server.stop().await;
+    db.drop_mysql().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_business_tables_seed_counters() {
+    use sqlx::Connection;
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    for sql in [
+        "CREATE TABLE t_user (id BIGSERIAL PRIMARY KEY, name TEXT)",
+        "INSERT INTO t_user (id, name) VALUES (9007199254740993, 'big')",
+        "CREATE TABLE t_uuid (id UUID PRIMARY KEY)",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let _ = conn.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&settings(dir.path(), None)).await;
+    let token = server.admin_token().await;
+    let host = db
+        .server_url
+        .trim_start_matches("postgres://")
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let add = json!({"system_code": "pg", "db_type": "postgresql", "db_address": host, "db_user": "postgres", "db_password": "", "db_name": db.name});
+    let (_, body) = server
+        .call("POST", "/api/database/add", Some(add), Some(&token))
+        .await;
+    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let body = server.allocate("pg", &db.name, "t_user", "id", 2).await;
+    assert_eq!(
+        body["data"],
+        json!({"start": "9007199254740994", "end": "9007199254740995"}),
+        "{body}"
+    );
+    let body = server.allocate("pg", &db.name, "t_uuid", "id", 2).await;
+    assert_eq!(body["code"], 400, "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("uuid"), "{body}");
+    let (_, body) = server
+        .call(
+            "POST",
+            &format!("/api/database/initialize/{guid}"),
+            None,
+            Some(&token),
+        )
+        .await;
+    assert!(
+        has(
+            &body["data"]["already_ahead"],
+            "key",
+            &format!("pg:{}:t_user:id", db.name)
+        ),
+        "{body}"
+    );
+    assert!(has(&body["data"]["skipped"], "table", "t_uuid"), "{body}");
+    server.stop().await;
+    db.drop_postgres().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_allocations_on_two_servers_sharing_redis_initialize_once() {
+    let Some(url) = kxy_id::testing::redis_url().await else {
+        return;
+    };
+    let Some(db) = TestDatabase::mysql().await else {
+        return;
+    };
+    mysql_fixture(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(dir.path(), Some(&url));
+    let a = std::sync::Arc::new(TestServer::start(&s).await);
+    let b = std::sync::Arc::new(TestServer::start(&s).await);
+    let system = kxy_id::conformance::unique_prefix();
+    let mut req = db_request(&db);
+    req["system_code"] = json!(system);
+    let token = a.admin_token_for_shared_store().await;
+    let (_, body) = a
+        .call("POST", "/api/database/add", Some(req), Some(&token))
+        .await;
+    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let name = db.name.clone();
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let server = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (system, name) = (system.clone(), name.clone());
+            tokio::spawn(async move { server.allocate(&system, &name, "t_order", "id", 10).await })
+        })
+        .collect();
+    let mut ranges = Vec::new();
+    for t in tasks {
+        let body = t.await.unwrap();
+        assert_eq!(body["code"], 0, "{body}");
+        ranges.push((int(&body["data"]["start"]), int(&body["data"]["end"])));
+    }
+    ranges.sort();
+    assert_eq!(ranges[0].0, 1235, "seeded from MAX(id) = 1234");
+    for w in ranges.windows(2) {
+        assert_eq!(w[0].1 + 1, w[1].0, "disjoint and contiguous: {w:?}");
+    }
+    a.call(
+        "DELETE",
+        &format!("/api/database/{guid}?purge_segments=true"),
+        None,
+        Some(&token),
+    )
+    .await;
+    kxy_id::conformance::cleanup(&**a.state.service.allocator(), &system).await;
+    db.drop_mysql().await;
+}

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod webdriver;
+
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -109,6 +111,24 @@ impl TestServer {
         )
     }
 
+    /// `GET path` with extra request headers; returns the status, the headers and the raw body.
+    pub async fn get_raw(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, http::HeaderMap, Bytes) {
+        let mut req = http::Request::builder().uri(format!("http://{}{}", self.addr, path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let req = req.body(Full::new(Bytes::new())).expect("request");
+        let res = self.client.request(req).await.expect("response");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        (status, headers, bytes)
+    }
+
     pub async fn call(
         &self,
         method: &str,
@@ -133,6 +153,12 @@ impl TestServer {
             .await;
         assert_eq!((status, body["code"].as_i64()), (200, Some(0)), "{body}");
         body["data"]["token"].as_str().expect("token").to_owned()
+    }
+
+    /// A token on a store other tests share (Redis): signs one directly instead of creating
+    /// or guessing the admin account.
+    pub async fn admin_token_for_shared_store(&self) -> String {
+        self.state.auth.issue("admin").expect("a token")
     }
 
     pub async fn allocate(
