@@ -382,6 +382,16 @@ impl RealServer {
 
     /// A server over the store at `store` (several servers may share one).
     async fn on_store(data_dir: &std::path::Path, store: &str) -> RealServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        RealServer::on_listener(data_dir, store, listener).await
+    }
+
+    /// A server over `store` answering on `listener` (to restart one on the same address).
+    async fn on_listener(
+        data_dir: &std::path::Path,
+        store: &str,
+        listener: tokio::net::TcpListener,
+    ) -> RealServer {
         use clap::Parser;
         let settings = kxy_id_server::Settings::try_parse_from([
             "kxy-id-server",
@@ -396,7 +406,6 @@ impl RealServer {
         ])
         .unwrap();
         let state = kxy_id_server::open_state(&settings).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(kxy_id_server::run(listener, state.clone(), async {
@@ -578,4 +587,89 @@ async fn real_servers_sharing_a_store_fail_over_without_repeating_ids() {
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     common::assert_unique(ids);
     assert!(second.counter(&key).await.unwrap() >= 2_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_server_stopped_mid_stream_buffers_serve_then_a_clear_error_then_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("restart.db").display());
+    let server = RealServer::on_store(dir.path(), &store).await;
+    let addr = server.addr;
+    let key = SegmentKey::new("shop", "orders", "t_restart", "id").unwrap();
+    server.seed(&key, 0).await;
+    let generator = Arc::new(
+        IdGenerator::new(
+            Arc::new(
+                HttpSource::new(
+                    fast_retries(HttpConfig::new([server.url()]))
+                        .connect_timeout(Duration::from_millis(200))
+                        .request_timeout(Duration::from_millis(500)),
+                )
+                .unwrap(),
+            ),
+            key.clone(),
+            GeneratorConfig::default()
+                .step(1_000)
+                .adaptive(false)
+                .max_wait(Duration::from_millis(300)),
+        )
+        .unwrap(),
+    );
+    let next = |n: usize| {
+        let generator = generator.clone();
+        tokio::task::spawn_blocking(move || (0..n).map(|_| generator.next_id()).collect::<Vec<_>>())
+    };
+    // Use a third of the first segment so the second one is fetched, and wait for it.
+    let mut ids: Vec<i64> = next(300)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    for _ in 0..100 {
+        if generator.snapshot().next_ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        generator.snapshot().next_ready(),
+        "{:?}",
+        generator.snapshot()
+    );
+
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Both buffers keep serving (700 + 1,000 IDs), then a clear error, quickly.
+    let results = next(2_000).await.unwrap();
+    let served = results.iter().take_while(|r| r.is_ok()).count();
+    assert!(served >= 1_700, "only {served} IDs served from the buffers");
+    let error = results[served].as_ref().unwrap_err();
+    assert!(
+        matches!(error, kxy_id_client::Error::Unavailable { .. }),
+        "{error:?}"
+    );
+    ids.extend(results.into_iter().filter_map(Result::ok));
+
+    // The server comes back on the same address: the generator recovers by itself.
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let _server = RealServer::on_listener(dir.path(), &store, listener).await;
+    let mut recovered = None;
+    for _ in 0..100 {
+        match next(1).await.unwrap().pop().unwrap() {
+            Ok(id) => {
+                recovered = Some(id);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let recovered = recovered.expect("the generator recovers once the server is back");
+    ids.push(recovered);
+    ids.extend(next(500).await.unwrap().into_iter().map(|r| r.unwrap()));
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "IDs keep increasing across the outage"
+    );
+    common::assert_unique(ids);
 }
