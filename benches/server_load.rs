@@ -143,6 +143,96 @@ async fn server_allocate(settings: Settings, system: String) -> f64 {
     rate
 }
 
+/// IDs per second from `threads` threads calling `next` in a loop for the configured duration.
+fn ids_per_second(threads: usize, next: Arc<dyn Fn() -> i64 + Send + Sync>) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (stop, next) = (stop.clone(), next.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                let mut last = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..1024 {
+                        last = std::hint::black_box(next());
+                    }
+                    n += 1024;
+                }
+                std::hint::black_box(last);
+                n
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    std::thread::sleep(seconds());
+    stop.store(true, Ordering::Relaxed);
+    let total: u64 = handles.into_iter().map(|h| h.join().expect("thread")).sum();
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// `IdGenerator::next_id()` over HTTP to a real server (segments of 10,000), against
+/// `AtomicI64::fetch_add` on the same threads in the same run.
+async fn client_end_to_end(dir: &std::path::Path, system: &str) -> Vec<(String, f64)> {
+    use kxy_id_client::{GeneratorConfig, HttpConfig, HttpSource, IdGenerator};
+    let state = open_state(&settings(dir, None))
+        .await
+        .expect("open the store");
+    let key = SegmentKey::new(system, "bench", "t_client", "id").expect("key");
+    state
+        .service
+        .allocator()
+        .raise_to(&key, 0)
+        .await
+        .expect("seed");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    let source = HttpSource::new(HttpConfig::new([format!("http://{addr}")])).expect("source");
+    let generator = Arc::new(
+        IdGenerator::new(
+            Arc::new(source),
+            key,
+            GeneratorConfig::default().step(10_000).adaptive(false),
+        )
+        .expect("generator"),
+    );
+    let mut rows = Vec::new();
+    for threads in [1, 2] {
+        let counter = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let floor = tokio::task::spawn_blocking(move || {
+            ids_per_second(
+                threads,
+                Arc::new(move || counter.fetch_add(1, Ordering::Relaxed)),
+            )
+        })
+        .await
+        .expect("baseline");
+        let g = generator.clone();
+        let rate = tokio::task::spawn_blocking(move || {
+            ids_per_second(threads, Arc::new(move || g.next_id().expect("next_id")))
+        })
+        .await
+        .expect("client");
+        rows.push((
+            format!("AtomicI64::fetch_add, {threads} thread(s) (baseline)"),
+            floor,
+        ));
+        rows.push((
+            format!("IdGenerator::next_id over HTTP, segments of 10,000, {threads} thread(s)"),
+            rate,
+        ));
+    }
+    drop(generator);
+    let _ = tx.send(());
+    server.await.expect("server task").expect("server");
+    rows
+}
+
 fn settings(dir: &std::path::Path, store: Option<&str>) -> Settings {
     let mut args = vec![
         "kxy-id-server".to_string(),
@@ -192,6 +282,17 @@ fn main() {
         for (name, rate) in rows {
             let vs = baseline.map(|b| format!("{:.2}×", rate / b)).unwrap_or_else(|| "–".into());
             println!("| {name} | {rate:.0} | {vs} | {:.0}× |", rate / 1100.0);
+        }
+
+        let client = client_end_to_end(dir.path(), &format!("{system}-c")).await;
+        println!("\nIDs/s end to end: kxy-id-client over HTTP to the same kind of server\n");
+        println!("| what | IDs/s | vs fetch_add on as many threads |");
+        println!("|---|---|---|");
+        for pair in client.chunks(2) {
+            let (base_name, base) = &pair[0];
+            let (name, rate) = &pair[1];
+            println!("| {base_name} | {base:.0} | 1.00× |");
+            println!("| {name} | {rate:.0} | {:.2}× |", rate / base);
         }
     });
 }
