@@ -82,26 +82,31 @@ impl ReservingAllocator {
         }
     }
 
-    fn block(&self, key: &SegmentKey) -> Arc<tokio::sync::Mutex<Block>> {
+    /// The block of `key`, created empty if `create`; `None` when absent and not created.
+    fn block(&self, key: &SegmentKey, create: bool) -> Option<Arc<tokio::sync::Mutex<Block>>> {
         let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
-        blocks
-            .entry(key.as_str().to_owned())
-            .or_insert_with(|| {
-                Arc::new(tokio::sync::Mutex::new(Block {
-                    next: 1,
-                    end: 0,
-                    size: self.options.min_block.max(1),
-                    since: Instant::now(),
-                }))
-            })
-            .clone()
+        if let Some(b) = blocks.get(key.as_str()) {
+            return Some(b.clone());
+        }
+        if !create {
+            return None;
+        }
+        let block = Arc::new(tokio::sync::Mutex::new(Block {
+            next: 1,
+            end: 0,
+            size: self.options.min_block.max(1),
+            since: Instant::now(),
+        }));
+        blocks.insert(key.as_str().to_owned(), block.clone());
+        Some(block)
     }
 
     async fn forget(&self, key: &SegmentKey) {
-        let block = self.block(key);
-        let mut b = block.lock().await;
-        b.next = 1;
-        b.end = 0;
+        if let Some(block) = self.block(key, false) {
+            let mut b = block.lock().await;
+            b.next = 1;
+            b.end = 0;
+        }
     }
 }
 
@@ -113,7 +118,19 @@ impl SegmentAllocator for ReservingAllocator {
 
     async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
         check_count(count)?;
-        let block = self.block(key);
+        // A key gets a block only once the store has a counter for it: requests for unknown
+        // keys (the allocate endpoint needs no login) must not grow this map.
+        let block = match self.block(key, false) {
+            Some(block) => block,
+            None => {
+                if self.inner.get(key).await?.is_none() {
+                    return Err(Error::KeyNotFound {
+                        key: key.to_string(),
+                    });
+                }
+                self.block(key, true).expect("created on request")
+            }
+        };
         let mut b = block.lock().await;
         // `end - next + 1` cannot overflow: next <= end + 1 and both are in 0..=i64::MAX + 1.
         let left = (b.end as i128 - b.next as i128 + 1).max(0) as i64;
@@ -157,11 +174,12 @@ impl SegmentAllocator for ReservingAllocator {
             self.forget(key).await;
         } else {
             // The store is ahead of `value`, but the block may still hold IDs at or below it.
-            let block = self.block(key);
-            let mut b = block.lock().await;
-            if b.next <= value {
-                b.next = 1;
-                b.end = 0;
+            if let Some(block) = self.block(key, false) {
+                let mut b = block.lock().await;
+                if b.next <= value {
+                    b.next = 1;
+                    b.end = 0;
+                }
             }
         }
         Ok(outcome)
@@ -182,6 +200,10 @@ impl SegmentAllocator for ReservingAllocator {
     async fn delete(&self, key: &SegmentKey) -> Result<bool> {
         let deleted = self.inner.delete(key).await?;
         self.forget(key).await;
+        self.blocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key.as_str());
         Ok(deleted)
     }
 }
@@ -238,6 +260,20 @@ mod tests {
             },
         );
         assert!(restarted.allocate(&k, 1).await.unwrap().start > 2000);
+    }
+
+    #[tokio::test]
+    async fn unknown_keys_leave_no_state_behind() {
+        let store = Arc::new(MemoryAllocator::new());
+        let r = ReservingAllocator::new(store, ReserveOptions::default());
+        for i in 0..100 {
+            let k = key(&format!("nobody-{i}"));
+            assert!(matches!(
+                r.allocate(&k, 1).await,
+                Err(Error::KeyNotFound { .. })
+            ));
+        }
+        assert!(r.blocks.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
