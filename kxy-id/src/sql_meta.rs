@@ -20,6 +20,7 @@ struct MetaSql {
     insert: Arc<str>,
     delete_expired: Arc<str>,
     delete: Arc<str>,
+    delete_row: Arc<str>,
     delete_if_equals: Arc<str>,
     scan: Arc<str>,
     lock_row: Arc<str>,
@@ -41,6 +42,7 @@ impl MetaSql {
             delete: p(&format!(
                 "DELETE FROM kxy_id_meta WHERE name = ? AND {LIVE}"
             )),
+            delete_row: p("DELETE FROM kxy_id_meta WHERE name = ?"),
             delete_if_equals: p(&format!(
                 "DELETE FROM kxy_id_meta WHERE name = ? AND value = ? AND {LIVE}"
             )),
@@ -170,7 +172,11 @@ where
         map_sqlx_error(self.backend, e)
     }
 
-    async fn exec(&self, sql: &Arc<str>, binds: &[Bind<'_>]) -> Result<u64> {
+    /// `sql` with `binds` bound in order.
+    fn query<'q>(
+        sql: &Arc<str>,
+        binds: &[Bind<'q>],
+    ) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments> {
         let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
         for b in binds {
             q = match *b {
@@ -179,7 +185,14 @@ where
                 Bind::OptInt(i) => q.bind(i),
             };
         }
-        let done = q.execute(&self.pool).await.map_err(|e| self.err(e))?;
+        q
+    }
+
+    async fn exec(&self, sql: &Arc<str>, binds: &[Bind<'_>]) -> Result<u64> {
+        let done = Self::query(sql, binds)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
         Ok((self.rows_affected)(&done))
     }
 
@@ -234,10 +247,7 @@ where
         members.dedup();
         let text = serde_json::to_string(&members).expect("strings serialize");
         let (sql, binds): (&Arc<str>, Vec<Bind<'_>>) = match (json.is_some(), members.is_empty()) {
-            (true, true) => (
-                &self.sql.delete_if_equals,
-                vec![Bind::Str(name), Bind::Str(json.as_deref().unwrap_or(""))],
-            ),
+            (true, true) => (&self.sql.delete_row, vec![Bind::Str(name)]),
             (true, false) => (
                 &self.sql.update,
                 vec![Bind::Str(&text), Bind::OptInt(None), Bind::Str(name)],
@@ -251,18 +261,10 @@ where
                 vec![Bind::Str(name), Bind::Str(&text), Bind::OptInt(None)],
             ),
         };
-        let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
-        for b in &binds {
-            q = match *b {
-                Bind::Str(s) => q.bind(s),
-                Bind::Int(i) => q.bind(i),
-                Bind::OptInt(i) => q.bind(i),
-            };
-        }
-        if sql == &self.sql.delete_if_equals {
-            q = q.bind(now_millis());
-        }
-        q.execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        Self::query(sql, &binds)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
         tx.commit().await.map_err(|e| self.err(e))?;
         Ok(true)
     }
