@@ -1,9 +1,7 @@
 //! Prometheus metrics: requests by route and outcome, IDs handed out, allocation latency,
 //! scanner runs and errors.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -12,11 +10,48 @@ const BUCKETS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
 ];
 
-/// The server's metrics.
-#[derive(Debug, Default)]
+/// Route labels; a name not listed counts as `unknown`.
+const ROUTES: [&str; 21] = [
+    "allocate",
+    "body",
+    "check_init",
+    "counters",
+    "db_add",
+    "db_add_config",
+    "db_approve",
+    "db_delete",
+    "db_discovered",
+    "db_get",
+    "db_initialize",
+    "db_list",
+    "db_update",
+    "docs",
+    "health",
+    "init_user",
+    "login",
+    "metrics",
+    "openapi",
+    "ui",
+    "unknown",
+];
+
+/// Outcome labels; an outcome not listed counts as `internal`.
+const OUTCOMES: [&str; 8] = [
+    "ok",
+    "client_error",
+    "server_error",
+    "invalid",
+    "unauthorized",
+    "no_route",
+    "too_large",
+    "internal",
+];
+
+/// The server's metrics. Every update is a relaxed atomic add: no lock on the request path.
+#[derive(Debug)]
 pub struct Metrics {
-    /// Requests by (route, outcome).
-    requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// Requests by route (row) and outcome (column).
+    requests: [[AtomicU64; OUTCOMES.len()]; ROUTES.len()],
     /// IDs handed out.
     ids: AtomicU64,
     /// Allocation latency histogram counts per bucket (+Inf last).
@@ -29,15 +64,31 @@ pub struct Metrics {
     scanner_errors: AtomicU64,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            ids: AtomicU64::new(0),
+            latency_buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency_sum_us: AtomicU64::new(0),
+            scanner_runs: AtomicU64::new(0),
+            scanner_errors: AtomicU64::new(0),
+        }
+    }
+}
+
 impl Metrics {
     /// Counts one request.
     pub fn request(&self, route: &'static str, outcome: &'static str) {
-        *self
-            .requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((route, outcome))
-            .or_default() += 1;
+        let r = ROUTES
+            .iter()
+            .position(|x| *x == route)
+            .unwrap_or(ROUTES.len() - 1);
+        let o = OUTCOMES
+            .iter()
+            .position(|x| *x == outcome)
+            .unwrap_or(OUTCOMES.len() - 1);
+        self.requests[r][o].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records a successful allocation.
@@ -64,16 +115,16 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         out.push_str("# HELP kxy_id_http_requests_total HTTP requests by route and outcome.\n# TYPE kxy_id_http_requests_total counter\n");
-        for ((route, outcome), n) in self
-            .requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "kxy_id_http_requests_total{{route=\"{route}\",outcome=\"{outcome}\"}} {n}"
-            );
+        for (route, row) in ROUTES.iter().zip(&self.requests) {
+            for (outcome, n) in OUTCOMES.iter().zip(row) {
+                let n = n.load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "kxy_id_http_requests_total{{route=\"{route}\",outcome=\"{outcome}\"}} {n}"
+                    );
+                }
+            }
         }
         let _ = writeln!(
             out,
@@ -110,5 +161,48 @@ impl Metrics {
             self.scanner_errors.load(Ordering::Relaxed)
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_of_the_router_has_a_label() {
+        let router = include_str!("router.rs");
+        for label in router
+            .split('(')
+            .filter_map(|p| p.strip_prefix('"'))
+            .filter_map(|p| p.split_once("\","))
+        {
+            let name = label.0;
+            if name.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !name.is_empty() {
+                assert!(
+                    ROUTES.contains(&name),
+                    "route label {name:?} is missing from ROUTES"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn requests_render_by_route_and_outcome() {
+        let m = Metrics::default();
+        m.request("allocate", "ok");
+        m.request("allocate", "ok");
+        m.request("login", "client_error");
+        m.request("not-a-route", "weird");
+        let text = m.render();
+        assert!(
+            text.contains(r#"kxy_id_http_requests_total{route="allocate",outcome="ok"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kxy_id_http_requests_total{route="login",outcome="client_error"} 1"#)
+        );
+        assert!(
+            text.contains(r#"kxy_id_http_requests_total{route="unknown",outcome="internal"} 1"#)
+        );
     }
 }
