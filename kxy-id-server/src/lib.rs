@@ -7,7 +7,8 @@
 //! - [`open_state`]: builds the shared [`AppState`] from [`Settings`] (stores, secrets, auth).
 //! - [`spawn_scanner`]: the background table scanner, stopped when its guard is dropped.
 //! - `router`: the route table; `routes::*`: one handler per endpoint; `error`: [`ApiError`]
-//!   and how it becomes the envelope and status codes of the API; `validate`: 422 bodies.
+//!   and how it becomes the envelope and status codes of the API; `validate`: 422 bodies;
+//!   `ui`: the embedded admin UI (`ui/`), served at `/` and every client-side route.
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod auth;
@@ -18,6 +19,7 @@ mod router;
 mod routes;
 mod settings;
 mod state;
+mod ui;
 mod validate;
 
 use std::convert::Infallible;

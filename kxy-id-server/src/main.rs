@@ -36,6 +36,7 @@ async fn main() -> std::process::ExitCode {
     println!("store: {}", kxy_id::redact_url(&settings.store_url()));
     println!("data directory: {}", settings.data_dir.display());
     println!("API docs: http://{addr}/docs   health: http://{addr}/health");
+    println!("admin UI: http://{addr}/");
     let _scanner = settings
         .scan_every()
         .map(|every| spawn_scanner(state.clone(), every));

@@ -99,6 +99,8 @@ pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<
         ),
 
         (_, ["api", ..]) => ("unknown", Err(ApiError::NoRoute { api: true })),
+        // The admin UI: its assets, and its page for every client-side route.
+        (&Method::GET, _) => ("ui", crate::ui::serve(path, &parts.headers)),
         _ => ("unknown", Err(ApiError::NoRoute { api: false })),
     };
     match result {

@@ -27,8 +27,9 @@ async fn health_and_unknown_paths() {
         server.call("GET", "/api/nothing", None, None).await,
         (404, json!({"code": 404, "msg": "Not found", "data": null}))
     );
+    // A GET elsewhere is a client-side route of the admin UI (tests/ui.rs).
     assert_eq!(
-        server.call("GET", "/nothing", None, None).await,
+        server.call("POST", "/nothing", None, None).await,
         (404, json!({"detail": "Not Found"}))
     );
     let (status, spec) = server.call("GET", "/openapi.json", None, None).await;
