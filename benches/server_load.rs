@@ -90,23 +90,48 @@ async fn redis_incrby(url: String) -> f64 {
     rate
 }
 
-async fn server_allocate(settings: Settings, system: String) -> f64 {
-    let state = open_state(&settings).await.expect("open the store");
-    let key = SegmentKey::new(&system, "bench", "t_order", "id").expect("key");
+/// A server started through `run` on 127.0.0.1:0; stop it with [`stop`].
+struct Running {
+    addr: std::net::SocketAddr,
+    state: kxy_id_server::AppState,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(settings: &Settings, key: &SegmentKey) -> Running {
+    let state = open_state(settings).await.expect("open the store");
     state
         .service
         .allocator()
-        .raise_to(&key, 0)
+        .raise_to(key, 0)
         .await
         .expect("seed");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(run(listener, state.clone(), async {
-        let _ = rx.await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, state.clone(), async {
+        let _ = stopped.await;
     }));
+    Running {
+        addr,
+        state,
+        stop,
+        task,
+    }
+}
+
+async fn stop(server: Running, system: &str) {
+    let _ = server.stop.send(());
+    server.task.await.expect("server task").expect("server");
+    kxy_id::conformance::cleanup(&**server.state.service.allocator(), system).await;
+}
+
+async fn server_allocate(settings: Settings, system: String) -> f64 {
+    let key = SegmentKey::new(&system, "bench", "t_order", "id").expect("key");
+    let server = start(&settings, &key).await;
+    let addr = server.addr;
     let body = Bytes::from(format!(
         r#"{{"system_code":"{system}","db_name":"bench","table_name":"t_order","field_name":"id","segment_count":10000}}"#
     ));
@@ -137,9 +162,7 @@ async fn server_allocate(settings: Settings, system: String) -> f64 {
         }
     })
     .await;
-    let _ = tx.send(());
-    server.await.expect("server task").expect("server");
-    kxy_id::conformance::cleanup(&**state.service.allocator(), &system).await;
+    stop(server, &system).await;
     rate
 }
 
@@ -174,24 +197,9 @@ fn ids_per_second(threads: usize, next: Arc<dyn Fn() -> i64 + Send + Sync>) -> f
 /// `AtomicI64::fetch_add` on the same threads in the same run.
 async fn client_end_to_end(dir: &std::path::Path, system: &str) -> Vec<(String, f64)> {
     use kxy_id_client::{GeneratorConfig, HttpConfig, HttpSource, IdGenerator};
-    let state = open_state(&settings(dir, None))
-        .await
-        .expect("open the store");
     let key = SegmentKey::new(system, "bench", "t_client", "id").expect("key");
-    state
-        .service
-        .allocator()
-        .raise_to(&key, 0)
-        .await
-        .expect("seed");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(run(listener, state.clone(), async {
-        let _ = rx.await;
-    }));
+    let server = start(&settings(dir, None), &key).await;
+    let addr = server.addr;
     let source = HttpSource::new(HttpConfig::new([format!("http://{addr}")])).expect("source");
     let generator = Arc::new(
         IdGenerator::new(
@@ -228,8 +236,7 @@ async fn client_end_to_end(dir: &std::path::Path, system: &str) -> Vec<(String, 
         ));
     }
     drop(generator);
-    let _ = tx.send(());
-    server.await.expect("server task").expect("server");
+    stop(server, system).await;
     rows
 }
 

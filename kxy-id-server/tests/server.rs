@@ -431,10 +431,7 @@ async fn a_restarted_server_continues_after_the_last_id() {
     let first = TestServer::start(&s).await;
     let token = first.admin_token().await;
     let add = json!({"system_code": "s", "db_type": "mysql", "db_address": "127.0.0.1:1", "db_user": "u", "db_password": "pw", "db_name": "d"});
-    let (_, body) = first
-        .call("POST", "/api/database/add", Some(add), Some(&token))
-        .await;
-    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let guid = first.add_database(&token, add).await;
     first
         .call(
             "POST",
@@ -504,15 +501,7 @@ async fn the_whole_api_over_a_real_mariadb() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&settings(dir.path(), None)).await;
     let token = server.admin_token().await;
-    let (_, body) = server
-        .call(
-            "POST",
-            "/api/database/add",
-            Some(db_request(&db)),
-            Some(&token),
-        )
-        .await;
-    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let guid = server.add_database(&token, db_request(&db)).await;
     let name = db.name.as_str();
 
     // Lazy initialization on first allocation seeds from MAX(id).
@@ -850,10 +839,7 @@ async fn store_survives_a_restart(store: &str) {
     let first = TestServer::start(&s).await;
     let token = first.admin_token().await;
     let add = json!({"system_code": "st", "db_type": "postgresql", "db_address": "127.0.0.1:1", "db_user": "u", "db_password": "pw!", "db_name": "d"});
-    let (_, body) = first
-        .call("POST", "/api/database/add", Some(add), Some(&token))
-        .await;
-    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let guid = first.add_database(&token, add).await;
     let (_, body) = first
         .call(
             "POST",
@@ -918,15 +904,7 @@ async fn the_scanner_runs_on_its_interval_and_metrics_count_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&settings(dir.path(), None)).await;
     let token = server.admin_token().await;
-    let (_, body) = server
-        .call(
-            "POST",
-            "/api/database/add",
-            Some(db_request(&db)),
-            Some(&token),
-        )
-        .await;
-    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let guid = server.add_database(&token, db_request(&db)).await;
     let scanner =
         kxy_id_server::spawn_scanner(server.state.clone(), std::time::Duration::from_millis(200));
     let path = format!("/api/database/{guid}/discovered-tables");
@@ -1020,10 +998,7 @@ async fn postgres_business_tables_seed_counters() {
         .unwrap()
         .to_owned();
     let add = json!({"system_code": "pg", "db_type": "postgresql", "db_address": host, "db_user": "postgres", "db_password": "", "db_name": db.name});
-    let (_, body) = server
-        .call("POST", "/api/database/add", Some(add), Some(&token))
-        .await;
-    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let guid = server.add_database(&token, add).await;
     let body = server.allocate("pg", &db.name, "t_user", "id", 2).await;
     assert_eq!(
         body["data"],
@@ -1071,10 +1046,7 @@ async fn first_allocations_on_two_servers_sharing_redis_initialize_once() {
     let mut req = db_request(&db);
     req["system_code"] = json!(system);
     let token = a.admin_token_for_shared_store().await;
-    let (_, body) = a
-        .call("POST", "/api/database/add", Some(req), Some(&token))
-        .await;
-    let guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    let guid = a.add_database(&token, req).await;
     let name = db.name.clone();
     let tasks: Vec<_> = (0..40)
         .map(|i| {

@@ -155,6 +155,15 @@ impl TestServer {
         body["data"]["token"].as_str().expect("token").to_owned()
     }
 
+    /// Adds a database configuration as the admin; its guid.
+    pub async fn add_database(&self, token: &str, request: Value) -> String {
+        let (status, body) = self
+            .call("POST", "/api/database/add", Some(request), Some(token))
+            .await;
+        assert_eq!((status, body["code"].as_i64()), (200, Some(0)), "{body}");
+        body["data"]["guid"].as_str().expect("a guid").to_owned()
+    }
+
     /// A token on a store other tests share (Redis): signs one directly instead of creating
     /// or guessing the admin account.
     pub async fn admin_token_for_shared_store(&self) -> String {
