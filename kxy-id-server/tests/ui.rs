@@ -398,6 +398,36 @@ async fn admin_ui_walkthrough_in_headless_chromium() {
     b.press("#init-report .dialog-foot button", ESCAPE).await;
     b.wait_gone("#init-report").await;
 
+    // A database that is down: the server's message stays in the dialog.
+    let token = server.admin_token().await;
+    let down = json!({"system_code": "zz-down", "db_type": "mysql", "db_address": "127.0.0.1:1",
+                      "db_user": "u", "db_password": "p", "db_name": "d"});
+    let (_, body) = server
+        .call("POST", "/api/database/add", Some(down), Some(&token))
+        .await;
+    let down_guid = body["data"]["guid"].as_str().unwrap().to_owned();
+    b.goto(&format!("{base}/databases/{down_guid}")).await;
+    b.click("[data-action=initialize]").await;
+    b.click("#confirm-ok").await;
+    b.wait_text(
+        "#confirm-dialog .alert-error",
+        "Failed to initialize database",
+    )
+    .await;
+    b.press("#confirm-ok", ESCAPE).await;
+    b.wait_gone("#confirm-dialog").await;
+    server
+        .call(
+            "DELETE",
+            &format!("/api/database/{down_guid}"),
+            None,
+            Some(&token),
+        )
+        .await;
+    b.click("[data-nav=databases]").await;
+    b.wait_for("#databases-table").await;
+    assert_eq!(b.count("#databases-table tr[data-guid]").await, 1);
+
     // A narrow window: same pages, nothing wider than the window.
     b.set_window(400, 860).await;
     let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
