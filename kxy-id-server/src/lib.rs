@@ -183,15 +183,23 @@ fn secret_box(settings: &Settings) -> Result<SecretBox, kxy_id::Error> {
     let io = |e: std::io::Error| kxy_id::Error::InvalidConfig(format!("{}: {e}", path.display()));
     if !path.exists() {
         std::fs::create_dir_all(&settings.data_dir).map_err(io)?;
+        // Write a complete file under a private name, then link it into place: a server
+        // starting at the same moment either wins or reads the winner's whole key.
+        let tmp = settings
+            .data_dir
+            .join(format!(".secret.key.{}", std::process::id()));
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
+        options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&path) {
-            Ok(mut file) => {
-                std::io::Write::write_all(&mut file, SecretBox::generate_key_text().as_bytes())
-                    .map_err(io)?
-            }
+        let mut file = options.open(&tmp).map_err(io)?;
+        std::io::Write::write_all(&mut file, SecretBox::generate_key_text().as_bytes())
+            .map_err(io)?;
+        file.sync_all().map_err(io)?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io(e)),
         }
