@@ -40,9 +40,6 @@ pub use metrics::Metrics;
 pub use settings::Settings;
 pub use state::AppState;
 
-/// How long a client may take to send its request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Serves HTTP on `listener` until `shutdown` completes, then lets open requests finish
 /// (for up to 10 s).
 pub async fn run(
@@ -65,6 +62,7 @@ pub async fn run(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let header_timeout = state.header_timeout;
                 let state = state.clone();
                 let service = service_fn(move |req| {
                     let state = state.clone();
@@ -72,7 +70,7 @@ pub async fn run(
                 });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
+                    .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

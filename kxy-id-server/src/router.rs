@@ -15,9 +15,6 @@ use crate::state::AppState;
 /// The largest request body accepted (64 KiB); larger ones get 413.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
 
-/// How long a client may take to send its body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Answers one request.
 pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<Body> {
     let (parts, body) = req.into_parts();
@@ -31,7 +28,7 @@ pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<
     let method = &parts.method;
 
     let body = if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
-        match read_body(body).await {
+        match read_body(body, state.body_timeout).await {
             Ok(b) => b,
             Err(e) => {
                 state.metrics.request("body", e.outcome());
@@ -124,9 +121,9 @@ async fn guard(
     handler.await
 }
 
-async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
+async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, ApiError> {
     let limited = Limited::new(body, MAX_BODY);
-    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+    match tokio::time::timeout(timeout, limited.collect()).await {
         Err(_) => Err(ApiError::handled(408, "Timed out reading the request body")),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::PayloadTooLarge),

@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kxy_id::IdService;
 
@@ -16,6 +17,10 @@ pub struct AppState {
     pub auth: Auth,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// How long a client may take to send its request headers (default 10 s).
+    pub header_timeout: Duration,
+    /// How long a client may take to send its request body (default 10 s).
+    pub body_timeout: Duration,
 }
 
 impl AppState {
@@ -25,6 +30,8 @@ impl AppState {
             service,
             auth,
             metrics: Arc::new(Metrics::default()),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
         }
     }
 }

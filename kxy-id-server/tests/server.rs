@@ -1076,3 +1076,44 @@ async fn first_allocations_on_two_servers_sharing_redis_initialize_once() {
     kxy_id::conformance::cleanup(&**a.state.service.allocator(), &system).await;
     db.drop_mysql().await;
 }
+
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = kxy_id_server::open_state(&settings(dir.path(), None))
+        .await
+        .unwrap();
+    state.header_timeout = std::time::Duration::from_millis(300);
+    state.body_timeout = std::time::Duration::from_millis(300);
+    let server = TestServer::with_state(state).await;
+
+    // Headers that never finish: the connection is closed.
+    let mut conn = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    conn.write_all(b"POST /api/segment/allocate HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        conn.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "the server must close a connection whose headers never finish"
+    );
+
+    // A body that never arrives: answered with 408, nothing allocated.
+    let mut conn = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    conn.write_all(b"POST /api/segment/allocate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"system")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.contains("\"code\":408"), "{text}");
+}
