@@ -682,7 +682,7 @@ async function databasePage(current, guid) {
       {
         id: 'db-counters',
         actions: [h('a', { class: 'button button-small', href: `/counters?${new URLSearchParams({ system: config.system_code.toLowerCase(), db: (config.db_name || '').toLowerCase() })}`, 'data-link': true }, 'Open in Counters')],
-        intro: 'The value is the largest ID handed out so far (or the table’s MAX(id) after initialization).',
+        intro: 'The value is the largest ID handed out or reserved so far (or the table’s MAX(id) after initialization); the next ID is above it.',
       },
       countersBody,
     ),
@@ -797,7 +797,7 @@ async function countersPage(current) {
   const summary = h('p', { class: 'summary', role: 'status' });
   const body = h('div', {}, loading());
   main.append(
-    pageHeader('Counters', 'Every key with its current value: the largest ID handed out so far.'),
+    pageHeader('Counters', 'Every key with its current value: the largest ID handed out or reserved so far.'),
     h('section', { class: 'card' }, form),
     h('section', { class: 'card card-flush' }, h('div', { class: 'card-head' }, summary), body),
   );
