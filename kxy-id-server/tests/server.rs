@@ -238,6 +238,37 @@ async fn custom_counters_overflow_and_big_integers() {
         body["msg"],
         "Configuration already exists for system_code shop, db_name ORDERS"
     );
+    // Renaming another configuration onto it is refused the same way; updating itself is fine.
+    let other = json!({"system_code": "shop", "db_type": "mysql", "db_address": "127.0.0.1:1", "db_user": "u", "db_password": "", "db_name": "other"});
+    let other_guid = server.add_database(&token, other.clone()).await;
+    let mut onto = other.clone();
+    onto["db_name"] = json!("orders");
+    let (_, body) = server
+        .call(
+            "PUT",
+            &format!("/api/database/{other_guid}"),
+            Some(onto),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(body["code"], 409, "{body}");
+    let (_, body) = server
+        .call(
+            "PUT",
+            &format!("/api/database/{other_guid}"),
+            Some(other),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(body["code"], 0, "{body}");
+    server
+        .call(
+            "DELETE",
+            &format!("/api/database/{other_guid}"),
+            None,
+            Some(&token),
+        )
+        .await;
 
     let cfg = |t: &str, v: i64| json!({"table_name": t, "field_name": "seq", "initial_value": v});
     let path = format!("/api/database/{guid}/add-config");

@@ -279,6 +279,7 @@ impl IdService {
     ) -> Result<DatabaseConfig> {
         Self::check_input(&input)?;
         let old = self.get_database(guid).await?;
+        self.check_unique(&input, Some(guid)).await?;
         let config = DatabaseConfig {
             guid: old.guid.clone(),
             system_code: input.system_code,
