@@ -1,4 +1,7 @@
 //! Configuration from flags, environment variables and a `.env` file (flags win).
+//!
+//! The field docs are the `--help` text, written for a terminal rather than rustdoc.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 use std::time::Duration;

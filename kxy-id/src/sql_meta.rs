@@ -59,7 +59,7 @@ impl MetaSql {
 /// Metadata in the table `kxy_id_meta` of the SQL database that holds the counters.
 ///
 /// Values with an expiry behave as absent once expired; sets are JSON arrays, changed inside
-/// a transaction that locks the row. Construct with [`SqliteMetaStore::open`](SqlMetaStore::sqlite),
+/// a transaction that locks the row. Construct with `new` on [`SqliteMetaStore`],
 /// [`MySqlMetaStore`] or [`PgMetaStore`] constructors.
 pub struct SqlMetaStore<DB: Database> {
     /// The pool shared with the counter allocator.
