@@ -59,8 +59,8 @@ impl MetaSql {
 /// Metadata in the table `kxy_id_meta` of the SQL database that holds the counters.
 ///
 /// Values with an expiry behave as absent once expired; sets are JSON arrays, changed inside
-/// a transaction that locks the row. Construct with `new` on [`SqliteMetaStore`],
-/// [`MySqlMetaStore`] or [`PgMetaStore`] constructors.
+/// a transaction that locks the row. Construct one with `new` on [`SqliteMetaStore`],
+/// [`MySqlMetaStore`] or [`PgMetaStore`].
 pub struct SqlMetaStore<DB: Database> {
     /// The pool shared with the counter allocator.
     pool: Pool<DB>,

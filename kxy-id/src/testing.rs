@@ -130,6 +130,49 @@ pub struct TestDatabase {
     pub url: String,
     /// The database's name.
     pub name: String,
+    /// Set once the database was dropped on purpose; otherwise `Drop` removes it (a test that
+    /// panicked before its cleanup leaves nothing behind).
+    dropped: bool,
+}
+
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let (server_url, name) = (self.server_url.clone(), self.name.clone());
+        // Drop runs inside a test's runtime; use a thread with a runtime of its own.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                use sqlx::Connection;
+                #[cfg(feature = "mysql")]
+                if server_url.starts_with("mysql:") {
+                    if let Ok(mut conn) = sqlx::MySqlConnection::connect(&server_url).await {
+                        let sql = format!("DROP DATABASE IF EXISTS `{name}`");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                    return;
+                }
+                #[cfg(feature = "postgres")]
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&server_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
 }
 
 #[cfg(any(feature = "mysql", feature = "postgres"))]
@@ -183,6 +226,7 @@ impl TestDatabase {
             url: with_database(&server_url, &name),
             server_url,
             name,
+            dropped: false,
         })
     }
 
@@ -202,7 +246,7 @@ impl TestDatabase {
     }
 
     /// Drops a MySQL test database.
-    pub async fn drop_mysql(self) {
+    pub async fn drop_mysql(mut self) {
         use sqlx::Connection;
         let mut conn = sqlx::MySqlConnection::connect(&self.server_url)
             .await
@@ -215,6 +259,7 @@ impl TestDatabase {
         .await
         .expect("drop the test database");
         let _ = conn.close().await;
+        self.dropped = true;
     }
 }
 
@@ -252,6 +297,7 @@ impl TestDatabase {
             url: with_database(&server_url, &name),
             server_url,
             name,
+            dropped: false,
         })
     }
 
@@ -271,7 +317,7 @@ impl TestDatabase {
     }
 
     /// Drops a PostgreSQL test database (closing other sessions on it first).
-    pub async fn drop_postgres(self) {
+    pub async fn drop_postgres(mut self) {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&self.server_url)
             .await
@@ -284,6 +330,7 @@ impl TestDatabase {
         .await
         .expect("drop the test database");
         let _ = conn.close().await;
+        self.dropped = true;
     }
 }
 

@@ -43,6 +43,11 @@ pub fn settings_with(data_dir: &Path, store: Option<&str>, extra: &[&str]) -> Se
     if let Some(store) = store {
         args.push("--store".into());
         args.push(store.into());
+        if store.starts_with("redis") {
+            // A shared Redis: sign with a fixed secret rather than leave a generated one behind.
+            args.push("--jwt-secret-key".into());
+            args.push("kxy-id-test-secret".into());
+        }
     }
     args.extend(extra.iter().map(|a| a.to_string()));
     Settings::try_parse_from(args).expect("test settings parse")
