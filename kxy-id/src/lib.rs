@@ -24,8 +24,17 @@
 //!   names are checked and quoted by [`quote_identifier`].
 //! - [`init`](initialize): [`initialize`] (seed every table, never lowering a counter),
 //!   [`seed_key`] (lazy init of one key), [`discover`] (tables without a counter yet).
+//! - [`ReservingAllocator`]: wraps any allocator and reserves blocks ahead (Leaf), serving
+//!   requests from memory; a crash leaves gaps, never repeats.
+//! - [`IdService`]: what the HTTP server does, without HTTP: configurations (passwords sealed
+//!   by [`SecretBox`]), allocation with lazy initialization, initialize, custom counters,
+//!   discovery and approval.
+//! - [`meta`]: [`MetaStore`], where a server keeps everything that is not a counter, in the old
+//!   service's key names: [`MemoryMetaStore`], `SqliteMetaStore`/`MySqlMetaStore`/`PgMetaStore`
+//!   (one generic SQL implementation) and `RedisMetaStore`.
 //! - `conformance` and `conformance_connector` (tests and the `test-util` feature): the checks
-//!   every allocator and every connector passes.
+//!   every allocator and every connector passes; [`meta`] has the same for metadata stores, and
+//!   `testing` the helpers that reach live services or skip.
 //!
 //! # Example
 //!
