@@ -147,6 +147,33 @@ mod tests {
         db.drop_mysql().await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reserving_over_mysql_conforms() {
+        let Some(db) = TestDatabase::mysql().await else {
+            return;
+        };
+        let a = MySqlAllocator::connect(&db.url, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let b = MySqlAllocator::connect(&db.url, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let opts = crate::ReserveOptions {
+            min_block: 5,
+            max_block: 40,
+            ..Default::default()
+        };
+        let ra = Arc::new(crate::ReservingAllocator::new(
+            Arc::new(a.clone()),
+            opts.clone(),
+        ));
+        let rb = Arc::new(crate::ReservingAllocator::new(Arc::new(b.clone()), opts));
+        conformance::run_all_reserving(ra, rb, &conformance::unique_prefix()).await;
+        a.pool().close().await;
+        b.pool().close().await;
+        db.drop_mysql().await;
+    }
+
     #[tokio::test]
     async fn unreachable_server_names_the_host() {
         let err = MySqlAllocator::connect("mysql://root:pw@127.0.0.1:1/x", Duration::from_secs(2))

@@ -355,6 +355,20 @@ mod service_tests {
         conformance::run_all(Arc::new(a), Arc::new(b), &conformance::unique_prefix()).await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reserving_over_redis_conforms() {
+        let Some(a) = allocator().await else { return };
+        let Some(b) = allocator().await else { return };
+        let opts = crate::ReserveOptions {
+            min_block: 5,
+            max_block: 40,
+            ..Default::default()
+        };
+        let a = Arc::new(crate::ReservingAllocator::new(Arc::new(a), opts.clone()));
+        let b = Arc::new(crate::ReservingAllocator::new(Arc::new(b), opts));
+        conformance::run_all_reserving(a, b, &conformance::unique_prefix()).await;
+    }
+
     #[tokio::test]
     async fn counters_use_the_old_service_layout() {
         let Some(a) = allocator().await else { return };
