@@ -21,7 +21,7 @@ fn bench_allocate(c: &mut Criterion) {
         .build()
         .expect("a tokio runtime");
     let dir = tempfile::tempdir().expect("a temp dir");
-    let system = kxy_id::conformance::unique_prefix();
+    let system = kxy_id::testing::allocator::unique_prefix();
     let key = SegmentKey::new(&system, "bench", "t", "id").expect("a valid key");
 
     let mut backends: Vec<(&str, Arc<dyn SegmentAllocator>)> =
@@ -77,7 +77,7 @@ fn bench_allocate(c: &mut Criterion) {
     group.finish();
 
     for (_, alloc) in &backends {
-        rt.block_on(kxy_id::conformance::cleanup(&**alloc, &system));
+        rt.block_on(kxy_id::testing::allocator::cleanup(&**alloc, &system));
     }
     drop(backends);
     if let Some(db) = mysql_db {

@@ -125,7 +125,7 @@ async fn start(settings: &Settings, key: &SegmentKey) -> Running {
 async fn stop(server: Running, system: &str) {
     let _ = server.stop.send(());
     server.task.await.expect("server task").expect("server");
-    kxy_id::conformance::cleanup(&**server.state.service.allocator(), system).await;
+    kxy_id::testing::allocator::cleanup(&**server.state.service.allocator(), system).await;
 }
 
 async fn server_allocate(settings: Settings, system: String) -> f64 {
@@ -264,7 +264,7 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let system = kxy_id::conformance::unique_prefix();
+        let system = kxy_id::testing::allocator::unique_prefix();
         let mut rows: Vec<(&str, f64)> = Vec::new();
         let redis = kxy_id::testing::redis_url().await;
         let baseline = match &redis {

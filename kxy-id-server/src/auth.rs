@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use kxy_id::MetaStore;
-use kxy_id::meta::names;
+use kxy_id::store::names;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;

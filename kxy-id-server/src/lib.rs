@@ -24,14 +24,13 @@ mod validate;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use kxy_id::{IdService, MetaStore, SecretBox, SegmentAllocator, ServiceOptions};
+use kxy_id::{IdService, SecretBox, ServiceOptions};
 use tokio::net::TcpListener;
 
 pub use auth::{Auth, AuthSettings};
@@ -92,52 +91,17 @@ pub async fn run(
 
 /// Opens the stores named by `settings` and builds the shared state.
 pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> {
-    let store = settings.store_url();
     let timeout = Duration::from_secs(settings.connect_timeout.max(1));
-    let (allocator, meta): (Arc<dyn SegmentAllocator>, Arc<dyn MetaStore>) =
-        if let Some(path) = store.strip_prefix("sqlite://") {
-            let path = Path::new(path);
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    kxy_id::Error::InvalidConfig(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
-            let allocator = kxy_id::SqliteAllocator::open(path).await?;
-            let meta = kxy_id::meta::SqliteMetaStore::new(allocator.pool().clone()).await?;
-            (Arc::new(allocator), Arc::new(meta))
-        } else if store.starts_with("redis://") || store.starts_with("rediss://") {
-            let allocator = kxy_id::RedisAllocator::connect(&store, timeout).await?;
-            let meta = kxy_id::meta::RedisMetaStore::new(allocator.connection());
-            (Arc::new(allocator), Arc::new(meta))
-        } else if store.starts_with("mysql://") || store.starts_with("mariadb://") {
-            let url = store.replacen("mariadb://", "mysql://", 1);
-            let allocator = kxy_id::MySqlAllocator::connect(&url, timeout).await?;
-            let meta = kxy_id::meta::MySqlMetaStore::new(allocator.pool().clone()).await?;
-            (Arc::new(allocator), Arc::new(meta))
-        } else if store.starts_with("postgres://") || store.starts_with("postgresql://") {
-            let allocator = kxy_id::PgAllocator::connect(&store, timeout).await?;
-            let meta = kxy_id::meta::PgMetaStore::new(allocator.pool().clone()).await?;
-            (Arc::new(allocator), Arc::new(meta))
-        } else {
-            return Err(kxy_id::Error::InvalidConfig(format!(
-                "unsupported store {}: use sqlite://PATH, redis://host:port/db, \
-                 mysql://user:pw@host:3306/db or postgres://user:pw@host:5432/db",
-                kxy_id::redact_url(&store)
-            )));
-        };
     let reserve = settings.reserve_block();
-    let allocator: Arc<dyn SegmentAllocator> = if reserve > 0 {
-        Arc::new(kxy_id::ReservingAllocator::new(
-            allocator,
-            kxy_id::ReserveOptions {
-                min_block: reserve,
-                max_block: reserve.saturating_mul(1000),
-                ..Default::default()
-            },
-        ))
-    } else {
-        allocator
-    };
+    let options = kxy_id::store::OpenOptions::default()
+        .connect_timeout(timeout)
+        .reserve((reserve > 0).then(|| kxy_id::ReserveOptions {
+            min_block: reserve,
+            max_block: reserve.saturating_mul(1000),
+            ..Default::default()
+        }));
+    let kxy_id::Store { allocator, meta } =
+        kxy_id::store::open(&settings.store_url(), &options).await?;
     let secrets = secret_box(settings)?;
     let options = ServiceOptions {
         connector: kxy_id::ConnectorOptions {

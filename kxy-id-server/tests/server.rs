@@ -120,7 +120,7 @@ async fn auth_flow_and_401_details() {
         .state
         .service
         .meta()
-        .get(kxy_id::meta::names::SYSTEM_PASSWORD)
+        .get(kxy_id::store::names::SYSTEM_PASSWORD)
         .await
         .unwrap()
         .unwrap();
@@ -763,7 +763,7 @@ async fn two_servers_over_one_redis_never_repeat_ids() {
     let s = settings(dir.path(), Some(&url));
     let a = TestServer::start(&s).await;
     let b = TestServer::start(&s).await;
-    let system = kxy_id::conformance::unique_prefix();
+    let system = kxy_id::testing::allocator::unique_prefix();
     let key = kxy_id::SegmentKey::new(&system, "d", "t", "id").unwrap();
     a.state.service.allocator().create(&key, 0).await.unwrap();
     let mut seen = HashSet::new();
@@ -779,7 +779,7 @@ async fn two_servers_over_one_redis_never_repeat_ids() {
         }
     }
     assert_eq!(seen.len(), 1000);
-    kxy_id::conformance::cleanup(&**a.state.service.allocator(), &system).await;
+    kxy_id::testing::allocator::cleanup(&**a.state.service.allocator(), &system).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1073,7 +1073,7 @@ async fn first_allocations_on_two_servers_sharing_redis_initialize_once() {
     let s = settings(dir.path(), Some(&url));
     let a = std::sync::Arc::new(TestServer::start(&s).await);
     let b = std::sync::Arc::new(TestServer::start(&s).await);
-    let system = kxy_id::conformance::unique_prefix();
+    let system = kxy_id::testing::allocator::unique_prefix();
     let mut req = db_request(&db);
     req["system_code"] = json!(system);
     let token = a.admin_token_for_shared_store().await;
@@ -1104,7 +1104,7 @@ async fn first_allocations_on_two_servers_sharing_redis_initialize_once() {
         Some(&token),
     )
     .await;
-    kxy_id::conformance::cleanup(&**a.state.service.allocator(), &system).await;
+    kxy_id::testing::allocator::cleanup(&**a.state.service.allocator(), &system).await;
     db.drop_mysql().await;
 }
 

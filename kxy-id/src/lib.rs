@@ -3,38 +3,33 @@
 //! A counter per key holds the largest ID handed out so far; callers take IDs in
 //! ranges (segments) of any size, so a service that needs a million IDs makes a
 //! hundred calls, not a million. Counters live in a store shared by every server;
-//! each store is one implementation of [`SegmentAllocator`].
+//! each store is one implementation of [`SegmentAllocator`], and [`store::open`] turns a
+//! URL (`sqlite://kxy-id.db`, `redis://...`, `mysql://...`, `postgres://...`, `memory://`)
+//! into one.
 //!
 //! # Layout
 //!
-//! - [`key`](SegmentKey): [`SegmentKey`] (`system:db:table:field`, lower-cased) and [`Segment`].
-//! - [`SegmentAllocator`]: the trait and its guarantees (atomic, never overlapping,
-//!   never moving backwards), [`RaiseOutcome`], [`Counter`].
-//! - Backends, one per cargo feature:
-//!   [`MemoryAllocator`] (`memory`), [`SqliteAllocator`] (`sqlite`, the embedded default),
-//!   [`RedisAllocator`] (`redis`, the old service's key layout),
-//!   [`MySqlAllocator`] (`mysql`) and [`PgAllocator`] (`postgres`).
-//! - [`Error`]: the one error type of the crate.
-//! - [`config`](DatabaseConfig): [`DatabaseConfig`] (a business database, the old service's
-//!   JSON), [`DbType`], [`Endpoint`].
-//! - [`DbConnector`]: reads a business database's catalog and `MAX(id)`s, one per cargo feature:
-//!   [`MySqlConnector`] (`mysql`), [`PgConnector`] (`postgres`), [`MssqlConnector`] (`mssql`)
-//!   and [`OracleConnector`] (`oracle`); [`connector_for`] picks one for a configuration;
-//!   [`classify`] decides which tables can seed a counter ([`TableClass`], [`SkipReason`]);
-//!   names are checked and quoted by [`quote_identifier`].
-//! - [`init`](initialize): [`initialize`] (seed every table, never lowering a counter),
-//!   [`seed_key`] (lazy init of one key), [`discover`] (tables without a counter yet).
-//! - [`ReservingAllocator`]: wraps any allocator and reserves blocks ahead (Leaf), serving
-//!   requests from memory; a crash leaves gaps, never repeats.
-//! - [`IdService`]: what the HTTP server does, without HTTP: configurations (passwords sealed
-//!   by [`SecretBox`]), allocation with lazy initialization, initialize, custom counters,
-//!   discovery and approval.
-//! - [`meta`]: [`MetaStore`], where a server keeps everything that is not a counter, in the old
-//!   service's key names: [`MemoryMetaStore`], `SqliteMetaStore`/`MySqlMetaStore`/`PgMetaStore`
-//!   (one generic SQL implementation) and `RedisMetaStore`.
-//! - `conformance` and `conformance_connector` (tests and the `test-util` feature): the checks
-//!   every allocator and every connector passes; [`meta`] has the same for metadata stores, and
-//!   `testing` the helpers that reach live services or skip.
+//! - [`SegmentAllocator`] (`allocator.rs`): the trait and its guarantees (atomic, never
+//!   overlapping, never moving backwards); [`SegmentKey`] and [`Segment`] (`key.rs`).
+//! - [`store`]: where counters and metadata live, a folder per backend: [`MemoryAllocator`]
+//!   (`memory`), [`SqliteAllocator`] (`sqlite`, the embedded default), [`RedisAllocator`]
+//!   (`redis`, the old service's key layout), [`MySqlAllocator`] (`mysql`), [`PgAllocator`]
+//!   (`postgres`), their metadata stores ([`MetaStore`]), the [`ReservingAllocator`] wrapper
+//!   and [`store::open`].
+//! - [`connector`]: business databases only: [`DbConnector`] reads a database's catalog and
+//!   `MAX(pk)`s; [`MySqlConnector`], [`PgConnector`], [`MssqlConnector`], [`OracleConnector`]
+//!   (one cargo feature each); [`connector_for`] picks one for a [`DatabaseConfig`].
+//! - [`service`]: [`IdService`], what the HTTP server does without HTTP: configurations,
+//!   allocation with lazy initialization, initialize and discovery, custom counters.
+//! - [`wire`]: the HTTP contract (requests, the envelope, error codes, big integers as
+//!   strings) that the server answers with and the client asks with.
+//! - [`policy`]: the step rule (Leaf's) and retry backoff, shared by server and client.
+//! - [`Error`] (`error.rs`): the one error type of the crate.
+//! - `testing` (feature `test-util`): the conformance suites every allocator, metadata store
+//!   and connector passes, and helpers that reach live services or skip.
+//!
+//! What may depend on what: `store` and `connector` know nothing of each other or of
+//! `service`; `service` uses both; `wire` and `policy` depend on nothing but `key` and `error`.
 //!
 //! # Example
 //!
@@ -58,57 +53,26 @@
 
 mod allocator;
 mod config;
-mod connector;
+pub mod connector;
 mod error;
-mod init;
 mod key;
-pub mod meta;
-mod reserve;
+pub mod policy;
 mod secret;
-mod service;
+pub mod service;
+pub mod store;
+pub mod wire;
 
-#[cfg(feature = "memory")]
-mod memory;
-#[cfg(feature = "mysql")]
-mod mysql;
-#[cfg(feature = "postgres")]
-mod postgres;
-#[cfg(feature = "redis")]
-mod redis;
-#[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
-mod sql;
-#[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
-mod sql_meta;
-#[cfg(feature = "sqlite")]
-mod sqlite;
-
-#[cfg(any(test, feature = "test-util"))]
-pub mod conformance;
-#[cfg(any(test, feature = "test-util"))]
-pub mod conformance_connector;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
 pub use allocator::{Counter, RaiseOutcome, SegmentAllocator};
 pub use config::{DatabaseConfig, DbType, Endpoint};
-pub use connector::{
-    Column, ConnectorOptions, DbConnector, MAX_IDENTIFIER_CHARS, PrimaryKey, SkipReason,
-    TableClass, classify, closing_quote, connector_for, is_integer_type, mssql_is_integer,
-    mysql_is_integer, oracle_is_integer, pick_name, postgres_is_integer, quote_identifier,
-    validate_identifier,
-};
+pub use connector::{ConnectorOptions, DbConnector, connector_for};
 pub use error::{Error, Result, redact_url};
-pub use init::{
-    AheadKey, DiscoveredTable, InitReport, KeySource, SeededKey, SkippedTable, TableError,
-    databases_to_scan, discover, initialize, missing_table_or_field_message, resolve_key, seed_key,
-};
-pub use key::{MAX_KEY_CHARS, MAX_PART_CHARS, Segment, SegmentKey};
-pub use meta::{MemoryMetaStore, MetaStore};
-pub use reserve::{ReserveOptions, ReservingAllocator};
+pub use key::{Segment, SegmentKey};
 pub use secret::SecretBox;
-pub use service::{
-    CustomCounter, DatabaseInput, IdService, InitializeResult, ScanSummary, ServiceOptions,
-};
+pub use service::{DatabaseInput, IdService, ServiceOptions};
+pub use store::{MetaStore, ReserveOptions, ReservingAllocator, Store};
 
 #[cfg(feature = "mssql")]
 pub use connector::MssqlConnector;
@@ -118,13 +82,13 @@ pub use connector::MySqlConnector;
 pub use connector::OracleConnector;
 #[cfg(feature = "postgres")]
 pub use connector::PgConnector;
-#[cfg(feature = "memory")]
-pub use memory::MemoryAllocator;
 #[cfg(feature = "mysql")]
-pub use mysql::MySqlAllocator;
+pub use store::MySqlAllocator;
 #[cfg(feature = "postgres")]
-pub use postgres::PgAllocator;
+pub use store::PgAllocator;
 #[cfg(feature = "redis")]
-pub use redis::{RedisAllocator, SEGMENT_KEY_PREFIX};
+pub use store::RedisAllocator;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteAllocator;
+pub use store::SqliteAllocator;
+#[cfg(feature = "memory")]
+pub use store::{MemoryAllocator, MemoryMetaStore};

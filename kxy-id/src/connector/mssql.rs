@@ -323,7 +323,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::conformance_connector as check;
+    use crate::testing::connector as check;
     use crate::testing::{database_config_from_url, unique_name};
 
     #[test]

@@ -232,7 +232,7 @@ impl DbConnector for MySqlConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance_connector as check;
+    use crate::testing::connector as check;
     use crate::testing::{TestDatabase, database_config_from_url};
 
     #[test]

@@ -337,7 +337,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::conformance_connector as check;
+    use crate::testing::connector as check;
     use crate::testing::database_config_from_url;
 
     #[test]
@@ -394,7 +394,7 @@ mod tests {
         for ((t, p, s, l), shown, integer) in cases {
             let ty = type_name(t, p, s, l);
             assert_eq!(ty, shown);
-            assert_eq!(crate::oracle_is_integer(&ty), integer, "{ty}");
+            assert_eq!(crate::connector::oracle_is_integer(&ty), integer, "{ty}");
         }
     }
 

@@ -234,7 +234,7 @@ impl DbConnector for PgConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance_connector as check;
+    use crate::testing::connector as check;
     use crate::testing::{TestDatabase, database_config_from_url};
 
     #[test]

@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Sqlite, SqlitePool};
 
+use super::{
+    DEFAULT_TABLE, Placeholders, SqlCounters, check_table_name, map_sqlx_error, placeholders,
+};
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::Result;
 use crate::key::{Segment, SegmentKey};
-use crate::sql::{
-    DEFAULT_TABLE, Placeholders, SqlCounters, check_table_name, map_sqlx_error, placeholders,
-};
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -126,7 +126,7 @@ impl SegmentAllocator for SqliteAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance;
+    use crate::testing::allocator as conformance;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_allocator_conforms_with_two_pools_on_one_file() {
@@ -169,5 +169,17 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, crate::Error::InvalidIdentifier { .. }));
+    }
+
+    #[tokio::test]
+    async fn sqlite_meta_store_conforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let alloc = SqliteAllocator::open(dir.path().join("m.db"))
+            .await
+            .unwrap();
+        let store = super::super::SqliteMetaStore::new(alloc.pool().clone())
+            .await
+            .unwrap();
+        crate::testing::meta::meta_store_conforms(&store, "t").await;
     }
 }

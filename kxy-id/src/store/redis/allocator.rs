@@ -1,4 +1,6 @@
 //! [`RedisAllocator`]: counters in Redis, in the old service's key layout.
+//!
+//! The scripts are `allocate.lua` and `raise.lua` beside this file.
 
 use std::time::Duration;
 
@@ -17,42 +19,11 @@ pub const SEGMENT_KEY_PREFIX: &str = "kxy:id:segment:";
 /// an overflow or a non-integer value makes `INCRBY` fail without changing anything.
 /// The new value is read back with `GET` because Lua numbers are doubles and would round
 /// values past 2^53.
-const ALLOCATE_LUA: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local r = redis.pcall('INCRBY', KEYS[1], ARGV[1])
-if type(r) == 'table' and r.err then return r end
-return redis.call('GET', KEYS[1])
-";
+const ALLOCATE_LUA: &str = include_str!("allocate.lua");
 
 /// Raises a counter to at least ARGV[1] in one atomic step. Values are compared as decimal
 /// strings (exact for all 64-bit integers), never as Lua numbers.
-const RAISE_LUA: &str = r"
-local function canonical(s)
-  return s == '0' or string.match(s, '^-?[1-9]%d*$') ~= nil
-end
-local function less(a, b)
-  local an, bn = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'
-  if an ~= bn then return an end
-  if an then a = string.sub(a, 2); b = string.sub(b, 2) end
-  local lt
-  if #a ~= #b then lt = #a < #b else lt = a < b end
-  if an then return (not lt) and a ~= b end
-  return lt
-end
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return {'created', ARGV[1]}
-end
-if not canonical(cur) or string.len(cur) > 20 then
-  return {'corrupt', cur}
-end
-if less(cur, ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return {'raised', ARGV[1]}
-end
-return {'ahead', cur}
-";
+const RAISE_LUA: &str = include_str!("raise.lua");
 
 /// Counters in Redis under `kxy:id:segment:{key}`, the layout of the old Python service, so
 /// a server with this allocator takes over the old service's counters without a gap or a repeat.
@@ -337,7 +308,7 @@ mod service_tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::conformance;
+    use crate::testing::allocator as conformance;
 
     async fn allocator() -> Option<RedisAllocator> {
         let url = crate::testing::redis_url().await?;

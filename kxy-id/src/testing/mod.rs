@@ -14,6 +14,10 @@
 //! `KXY_TEST_REQUIRE_SERVICES=1`, when it fails. Each test creates its own uniquely named
 //! database (or key prefix) and removes it at the end.
 
+pub mod allocator;
+pub mod connector;
+pub mod meta;
+
 /// `true` when `KXY_TEST_REQUIRE_SERVICES=1`: unreachable services fail tests instead of skipping them.
 pub fn services_required() -> bool {
     std::env::var("KXY_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
@@ -68,7 +72,7 @@ pub fn database_config_from_url(
     let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
     crate::DatabaseConfig {
         guid: "00000000-0000-4000-8000-000000000000".into(),
-        system_code: crate::conformance::unique_prefix(),
+        system_code: allocator::unique_prefix(),
         db_type,
         db_address: address.to_owned(),
         db_user: percent_decode(user),

@@ -4,6 +4,12 @@
 //! sequences, the scanner's discovery and approval, and counter listing. The server maps
 //! requests onto these methods; an application can embed the same service without HTTP.
 
+pub(crate) mod initialize;
+
+pub use initialize::{
+    AheadKey, DiscoveredTable, InitReport, KeySource, SeededKey, SkippedTable, TableError,
+};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,10 +20,9 @@ use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::config::DatabaseConfig;
 use crate::connector::{ConnectorOptions, DbConnector, connector_for};
 use crate::error::{Error, Result};
-use crate::init::{self, DiscoveredTable, InitReport};
 use crate::key::{Segment, SegmentKey};
-use crate::meta::{MetaStore, names};
 use crate::secret::SecretBox;
+use crate::store::meta::{MetaStore, names};
 
 /// How the service behaves; the defaults are the old service's.
 #[derive(Debug, Clone)]
@@ -430,7 +435,7 @@ impl IdService {
             ))
         })?;
         let connector = self.connector(&config)?;
-        match init::seed_key(&config, &*connector, &*self.allocator, key).await {
+        match initialize::seed_key(&config, &*connector, &*self.allocator, key).await {
             Ok(outcome) => {
                 tracing::info!(%key, value = outcome.value(), "counter seeded on first allocation");
                 Ok(Some(outcome))
@@ -469,7 +474,7 @@ impl IdService {
     pub async fn initialize(&self, guid: &str) -> Result<InitializeResult> {
         let config = self.get_database(guid).await?;
         let connector = self.connector(&config)?;
-        let report = init::initialize(&config, &*connector, &*self.allocator).await?;
+        let report = initialize::initialize(&config, &*connector, &*self.allocator).await?;
         // Everything seeded is no longer "discovered".
         self.prune_discovered(guid).await?;
         let segments = report.seeded_keys();
@@ -566,7 +571,7 @@ impl IdService {
         let connector = self.connector(&config)?;
         let mut scoped = config.clone();
         scoped.db_name = Some(found.database.clone());
-        let outcome = init::seed_key(&scoped, &*connector, &*self.allocator, &key).await?;
+        let outcome = initialize::seed_key(&scoped, &*connector, &*self.allocator, &key).await?;
         self.prune_discovered(guid).await?;
         Ok(outcome)
     }
@@ -584,7 +589,7 @@ impl IdService {
                     continue;
                 }
             };
-            match init::discover(&config, &*connector, &*self.allocator).await {
+            match initialize::discover(&config, &*connector, &*self.allocator).await {
                 Ok(tables) => {
                     let members: Vec<String> = tables
                         .iter()

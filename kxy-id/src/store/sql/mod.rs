@@ -1,10 +1,34 @@
-//! What the SQL allocators (SQLite, MySQL, PostgreSQL) share: the counter table and the
+//! The SQL stores (SQLite, MySQL, PostgreSQL): counters and metadata in tables.
+//!
+//! This file holds what the SQL allocators (SQLite, MySQL, PostgreSQL) share: the counter table and the
 //! statements that read, create, raise, list and delete rows in it.
 //!
 //! The table has one row per key (the Leaf model):
 //! `segment_key` (the primary key, compared byte for byte) and `max_id` (a signed 64-bit
 //! integer). Allocation is backend specific (it needs the new value back from the same
 //! atomic statement) and lives in each backend's module.
+
+mod meta;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "mysql")]
+pub use meta::MySqlMetaStore;
+#[cfg(feature = "postgres")]
+pub use meta::PgMetaStore;
+pub use meta::SqlMetaStore;
+#[cfg(feature = "sqlite")]
+pub use meta::SqliteMetaStore;
+#[cfg(feature = "mysql")]
+pub use mysql::MySqlAllocator;
+#[cfg(feature = "postgres")]
+pub use postgres::PgAllocator;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteAllocator;
 
 use std::sync::Arc;
 

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use sqlx::mysql::MySqlPoolOptions;
 use sqlx::{AssertSqlSafe, MySql, MySqlPool};
 
+use super::{DEFAULT_TABLE, Placeholders, SqlCounters, check_table_name, map_sqlx_error};
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result, redact_url};
 use crate::key::{Segment, SegmentKey, ceiling_for, check_count};
-use crate::sql::{DEFAULT_TABLE, Placeholders, SqlCounters, check_table_name, map_sqlx_error};
 
 /// Counters in a MySQL / MariaDB table, one row per key (the Leaf model).
 ///
@@ -123,8 +123,8 @@ impl SegmentAllocator for MySqlAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance;
     use crate::testing::TestDatabase;
+    use crate::testing::allocator as conformance;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mysql_allocator_conforms_with_two_pools() {
@@ -182,5 +182,21 @@ mod tests {
         let msg = err.to_string();
         assert!(matches!(err, Error::Connect { .. }), "{msg}");
         assert!(msg.contains("127.0.0.1:1") && !msg.contains("pw@"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn mysql_meta_store_conforms() {
+        let Some(db) = TestDatabase::mysql().await else {
+            return;
+        };
+        let alloc = MySqlAllocator::connect(&db.url, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let store = super::super::MySqlMetaStore::new(alloc.pool().clone())
+            .await
+            .unwrap();
+        crate::testing::meta::meta_store_conforms(&store, "t").await;
+        alloc.pool().close().await;
+        db.drop_mysql().await;
     }
 }

@@ -96,7 +96,7 @@ pub struct DiscoveredTable {
 
 /// The databases a scan covers: the configured `db_name` (looked up in any case), or every
 /// non-system database the connector lists.
-pub async fn databases_to_scan(
+pub(crate) async fn databases_to_scan(
     config: &DatabaseConfig,
     connector: &dyn DbConnector,
 ) -> Result<Vec<String>> {
@@ -197,7 +197,7 @@ async fn scan(
 /// that fails (a `MAX` past `i64::MAX`, a permission error, ...) goes to `errors` and the
 /// others are still seeded. An unreachable server, or a configured `db_name` that does not
 /// exist, is an `Err`.
-pub async fn initialize(
+pub(crate) async fn initialize(
     config: &DatabaseConfig,
     connector: &dyn DbConnector,
     allocator: &dyn SegmentAllocator,
@@ -249,7 +249,7 @@ pub async fn initialize(
 
 /// The message of [`Error::NotFound`] when the table or field of a key does not exist
 /// (the old service's wording).
-pub fn missing_table_or_field_message(key: &SegmentKey) -> String {
+pub(crate) fn missing_table_or_field_message(key: &SegmentKey) -> String {
     format!(
         "Table '{}' or field '{}' does not exist in database '{}'. Please check your database schema.",
         key.table_name(),
@@ -275,7 +275,10 @@ pub struct KeySource {
 /// [`Error::NotFound`] (with the old service's message) when any of them does not exist;
 /// [`Error::NotNumeric`] when the column is not of an integer type. The column need not be
 /// the primary key.
-pub async fn resolve_key(connector: &dyn DbConnector, key: &SegmentKey) -> Result<KeySource> {
+pub(crate) async fn resolve_key(
+    connector: &dyn DbConnector,
+    key: &SegmentKey,
+) -> Result<KeySource> {
     let missing = || Error::NotFound(missing_table_or_field_message(key));
     let database = connector
         .find_database(key.db_name())
@@ -309,7 +312,7 @@ pub async fn resolve_key(connector: &dyn DbConnector, key: &SegmentKey) -> Resul
 /// Nothing is written when the table or column does not exist ([`Error::NotFound`]) or the
 /// column is not an integer column ([`Error::NotNumeric`]), or when `config` belongs to
 /// another system or database (a caller's mistake, [`Error::InvalidConfig`]).
-pub async fn seed_key(
+pub(crate) async fn seed_key(
     config: &DatabaseConfig,
     connector: &dyn DbConnector,
     allocator: &dyn SegmentAllocator,
@@ -338,7 +341,7 @@ pub async fn seed_key(
 /// Seedable tables whose key has no counter yet, with their `MAX(pk)`. Never writes.
 ///
 /// Tables that fail are logged and left out; an unreachable server is an `Err`.
-pub async fn discover(
+pub(crate) async fn discover(
     config: &DatabaseConfig,
     connector: &dyn DbConnector,
     allocator: &dyn SegmentAllocator,

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgPool, Postgres};
 
+use super::{
+    DEFAULT_TABLE, Placeholders, SqlCounters, check_table_name, map_sqlx_error, placeholders,
+};
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result, redact_url};
 use crate::key::{Segment, SegmentKey};
-use crate::sql::{
-    DEFAULT_TABLE, Placeholders, SqlCounters, check_table_name, map_sqlx_error, placeholders,
-};
 
 /// Counters in a PostgreSQL table, one row per key (the Leaf model).
 ///
@@ -116,8 +116,8 @@ impl SegmentAllocator for PgAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance;
     use crate::testing::TestDatabase;
+    use crate::testing::allocator as conformance;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_allocator_conforms_with_two_pools() {
@@ -175,5 +175,21 @@ mod tests {
         let msg = err.to_string();
         assert!(matches!(err, Error::Connect { .. }), "{msg}");
         assert!(msg.contains("127.0.0.1:1") && !msg.contains("pw@"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn postgres_meta_store_conforms() {
+        let Some(db) = TestDatabase::postgres().await else {
+            return;
+        };
+        let alloc = PgAllocator::connect(&db.url, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let store = super::super::PgMetaStore::new(alloc.pool().clone())
+            .await
+            .unwrap();
+        crate::testing::meta::meta_store_conforms(&store, "t").await;
+        alloc.pool().close().await;
+        db.drop_postgres().await;
     }
 }

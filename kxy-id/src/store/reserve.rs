@@ -348,7 +348,12 @@ mod tests {
             Arc::new(crate::SqliteAllocator::open(&path).await.unwrap()),
             opts,
         ));
-        crate::conformance::run_all_reserving(a, b, &crate::conformance::unique_prefix()).await;
+        crate::testing::allocator::run_all_reserving(
+            a,
+            b,
+            &crate::testing::allocator::unique_prefix(),
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,6 +367,11 @@ mod tests {
         };
         let a = Arc::new(ReservingAllocator::new(store.clone(), opts.clone()));
         let b = Arc::new(ReservingAllocator::new(store, opts));
-        crate::conformance::run_all_reserving(a, b, &crate::conformance::unique_prefix()).await;
+        crate::testing::allocator::run_all_reserving(
+            a,
+            b,
+            &crate::testing::allocator::unique_prefix(),
+        )
+        .await;
     }
 }

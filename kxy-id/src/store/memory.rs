@@ -1,13 +1,16 @@
-//! [`MemoryAllocator`]: counters in process memory.
+//! The in-process store: [`MemoryAllocator`] (counters) and [`MemoryMetaStore`] (metadata),
+//! atomic within one process and gone when it exits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result};
 use crate::key::{Segment, SegmentKey, ceiling_for, check_count, check_value};
+use crate::store::meta::{MetaStore, expiry, now_millis};
 
 /// Counters kept in process memory: atomic and monotonic within the process, gone when it exits.
 ///
@@ -107,15 +110,127 @@ impl SegmentAllocator for MemoryAllocator {
     }
 }
 
+/// Metadata in process memory (tests and embedding).
+#[derive(Debug, Default)]
+pub struct MemoryMetaStore {
+    /// Values with their expiry (milliseconds since the epoch).
+    values: Mutex<BTreeMap<String, (String, Option<i64>)>>,
+    /// Sets.
+    sets: Mutex<BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl MemoryMetaStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn values(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, (String, Option<i64>)>> {
+        self.values.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn sets(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BTreeSet<String>>> {
+        self.sets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn live(entry: &(String, Option<i64>)) -> bool {
+    entry.1.is_none_or(|at| at > now_millis())
+}
+
+#[async_trait]
+impl MetaStore for MemoryMetaStore {
+    async fn get(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .values()
+            .get(name)
+            .filter(|e| live(e))
+            .map(|e| e.0.clone()))
+    }
+
+    async fn set(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
+        self.values()
+            .insert(name.to_owned(), (value.to_owned(), expiry(ttl)));
+        Ok(())
+    }
+
+    async fn set_if_absent(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
+        let mut values = self.values();
+        if values.get(name).is_some_and(live) {
+            return Ok(false);
+        }
+        values.insert(name.to_owned(), (value.to_owned(), expiry(ttl)));
+        Ok(true)
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool> {
+        Ok(self.values().remove(name).is_some_and(|e| live(&e)))
+    }
+
+    async fn delete_if_equals(&self, name: &str, value: &str) -> Result<bool> {
+        let mut values = self.values();
+        if values.get(name).is_some_and(|e| live(e) && e.0 == value) {
+            values.remove(name);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .values()
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(_, e)| live(e))
+            .map(|(k, e)| (k.clone(), e.0.clone()))
+            .collect())
+    }
+
+    async fn members(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self
+            .sets()
+            .get(name)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn replace_members(&self, name: &str, members: &[String]) -> Result<()> {
+        let mut sets = self.sets();
+        if members.is_empty() {
+            sets.remove(name);
+        } else {
+            sets.insert(name.to_owned(), members.iter().cloned().collect());
+        }
+        Ok(())
+    }
+
+    async fn remove_member(&self, name: &str, member: &str) -> Result<bool> {
+        let mut sets = self.sets();
+        let Some(set) = sets.get_mut(name) else {
+            return Ok(false);
+        };
+        let removed = set.remove(member);
+        if set.is_empty() {
+            sets.remove(name);
+        }
+        Ok(removed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance;
+    use crate::testing::{allocator as conformance, meta::meta_store_conforms};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn memory_allocator_conforms() {
         let allocator = std::sync::Arc::new(MemoryAllocator::new());
         // Two handles on one map play the role of two servers sharing a store.
         conformance::run_all(allocator.clone(), allocator, &conformance::unique_prefix()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_meta_store_conforms() {
+        meta_store_conforms(&MemoryMetaStore::new(), "t").await;
     }
 }

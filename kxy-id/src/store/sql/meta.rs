@@ -8,9 +8,9 @@ use sqlx::{
     AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type,
 };
 
+use super::{Placeholders, map_sqlx_error, placeholders};
 use crate::error::{Error, Result};
-use crate::meta::{MetaStore, expiry, now_millis};
-use crate::sql::{Placeholders, map_sqlx_error, placeholders};
+use crate::store::meta::{MetaStore, expiry, now_millis};
 
 /// The statements of one dialect over table `kxy_id_meta (name, value, expires_at)`.
 #[derive(Debug, Clone)]

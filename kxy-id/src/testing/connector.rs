@@ -16,10 +16,10 @@ use crate::allocator::{RaiseOutcome, SegmentAllocator};
 use crate::config::{DatabaseConfig, DbType};
 use crate::connector::{DbConnector, SkipReason, TableClass, closing_quote, is_integer_type};
 use crate::error::Error;
-use crate::init::{
+use crate::key::SegmentKey;
+use crate::service::initialize::{
     databases_to_scan, discover, initialize, missing_table_or_field_message, seed_key,
 };
-use crate::key::SegmentKey;
 
 /// What the connector must report for one fixture table.
 #[derive(Debug, Clone, PartialEq, Eq)]

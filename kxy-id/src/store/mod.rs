@@ -1,0 +1,273 @@
+//! Where counters and metadata live: one folder per backend, and [`open`], the one place a
+//! store URL becomes a [`Store`].
+//!
+//! A store is two halves over one backing service: a [`SegmentAllocator`] (the counters) and
+//! a [`MetaStore`] (configurations, the admin account, locks, discovered tables). Both halves
+//! of a store share one connection or pool, so a server needs one URL.
+//!
+//! | URL | backend | feature |
+//! |---|---|---|
+//! | `memory://` | [`MemoryAllocator`], [`MemoryMetaStore`] (gone at exit) | `memory` |
+//! | `sqlite://PATH` | [`SqliteAllocator`], [`SqliteMetaStore`] (the embedded default) | `sqlite` |
+//! | `redis://[:pw@]host:port/db`, `rediss://...` | [`RedisAllocator`], [`RedisMetaStore`] (the old service's layout) | `redis` |
+//! | `mysql://user:pw@host:3306/db`, `mariadb://...` | [`MySqlAllocator`], [`MySqlMetaStore`] | `mysql` |
+//! | `postgres://user:pw@host:5432/db`, `postgresql://...` | [`PgAllocator`], [`PgMetaStore`] | `postgres` |
+//!
+//! # Layout
+//!
+//! - `meta.rs`: the [`MetaStore`] trait and the names ([`names`]) of what it holds.
+//! - `memory.rs`: both halves in process memory.
+//! - `sql/`: one generic SQL allocator and metadata store over a small dialect trait;
+//!   `sqlite.rs`, `mysql.rs` and `postgres.rs` hold only what differs (DDL, the allocating
+//!   statement, how to connect).
+//! - `redis/`: both halves in the old service's key layout, with the Lua scripts as files.
+//! - `reserve.rs`: [`ReservingAllocator`], which wraps any allocator and reserves blocks ahead.
+//!
+//! A new backend is one folder or file here, one arm in [`open`], and one call of the
+//! conformance suites (`crate::testing::allocator::run_all`, `crate::testing::meta`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::allocator::SegmentAllocator;
+use crate::error::{Error, Result, redact_url};
+
+#[cfg(feature = "memory")]
+mod memory;
+pub mod meta;
+#[cfg(feature = "redis")]
+mod redis;
+mod reserve;
+#[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
+mod sql;
+
+#[cfg(feature = "memory")]
+pub use memory::{MemoryAllocator, MemoryMetaStore};
+pub use meta::{MetaStore, names};
+#[cfg(feature = "redis")]
+pub use redis::{RedisAllocator, RedisMetaStore, SEGMENT_KEY_PREFIX};
+pub use reserve::{ReserveOptions, ReservingAllocator};
+#[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
+pub use sql::SqlMetaStore;
+#[cfg(feature = "mysql")]
+pub use sql::{MySqlAllocator, MySqlMetaStore};
+#[cfg(feature = "postgres")]
+pub use sql::{PgAllocator, PgMetaStore};
+#[cfg(feature = "sqlite")]
+pub use sql::{SqliteAllocator, SqliteMetaStore};
+
+/// The two halves of a store, opened by [`open`].
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The counters (wrapped in a [`ReservingAllocator`] when [`OpenOptions::reserve`] asks for it).
+    pub allocator: Arc<dyn SegmentAllocator>,
+    /// Everything that is not a counter.
+    pub meta: Arc<dyn MetaStore>,
+}
+
+/// How [`open`] connects.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// How long to wait for a networked store before giving up (default 5 s).
+    pub connect_timeout: Duration,
+    /// Reserve blocks of IDs ahead with these options; `None` (the default) allocates from
+    /// the store on every call.
+    pub reserve: Option<ReserveOptions>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            connect_timeout: Duration::from_secs(5),
+            reserve: None,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`reserve`](Self::reserve).
+    pub fn reserve(mut self, reserve: Option<ReserveOptions>) -> Self {
+        self.reserve = reserve;
+        self
+    }
+}
+
+/// Opens the store a URL names (see the [module docs](self) for every scheme), creating its
+/// tables or file when missing.
+///
+/// Errors: [`Error::InvalidConfig`] for an unknown scheme or one whose cargo feature is off
+/// (the message shows the URL without its password), [`Error::Connect`] when the store
+/// cannot be reached within [`OpenOptions::connect_timeout`].
+///
+/// ```
+/// # #[cfg(feature = "memory")]
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use kxy_id::{SegmentKey, store};
+///
+/// let store = store::open("memory://", &store::OpenOptions::default()).await?;
+/// let key = SegmentKey::new("shop", "orders", "t_order", "id")?;
+/// store.allocator.raise_to(&key, 41).await?;
+/// assert_eq!(store.allocator.allocate(&key, 10).await?.start, 42);
+/// # Ok::<(), kxy_id::Error>(())
+/// # }).unwrap();
+/// ```
+pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
+    let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
+    let store = match scheme.to_ascii_lowercase().as_str() {
+        "memory" => open_memory()?,
+        "sqlite" => open_sqlite(&url["sqlite://".len()..]).await?,
+        "redis" | "rediss" => open_redis(url, options.connect_timeout).await?,
+        "mysql" | "mariadb" => open_mysql(url, options.connect_timeout).await?,
+        "postgres" | "postgresql" => open_postgres(url, options.connect_timeout).await?,
+        _ => {
+            return Err(Error::InvalidConfig(format!(
+                "unsupported store {}: use sqlite://PATH, redis://host:port/db, \
+                 mysql://user:pw@host:3306/db, postgres://user:pw@host:5432/db or memory://",
+                redact_url(url)
+            )));
+        }
+    };
+    Ok(match &options.reserve {
+        Some(reserve) => Store {
+            allocator: Arc::new(ReservingAllocator::new(store.allocator, reserve.clone())),
+            meta: store.meta,
+        },
+        None => store,
+    })
+}
+
+/// The error for a scheme whose backend this build leaves out.
+#[allow(dead_code)]
+fn not_built(scheme: &str, feature: &str) -> Error {
+    Error::InvalidConfig(format!(
+        "store {scheme}:// needs kxy-id built with the `{feature}` feature"
+    ))
+}
+
+fn open_memory() -> Result<Store> {
+    #[cfg(feature = "memory")]
+    return Ok(Store {
+        allocator: Arc::new(MemoryAllocator::new()),
+        meta: Arc::new(MemoryMetaStore::new()),
+    });
+    #[cfg(not(feature = "memory"))]
+    Err(not_built("memory", "memory"))
+}
+
+#[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
+async fn open_sqlite(path: &str) -> Result<Store> {
+    #[cfg(feature = "sqlite")]
+    {
+        let path = std::path::Path::new(path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::InvalidConfig(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let allocator = SqliteAllocator::open(path).await?;
+        let meta = SqliteMetaStore::new(allocator.pool().clone()).await?;
+        Ok(Store {
+            allocator: Arc::new(allocator),
+            meta: Arc::new(meta),
+        })
+    }
+    #[cfg(not(feature = "sqlite"))]
+    Err(not_built("sqlite", "sqlite"))
+}
+
+#[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+async fn open_redis(url: &str, timeout: Duration) -> Result<Store> {
+    #[cfg(feature = "redis")]
+    {
+        let allocator = RedisAllocator::connect(url, timeout).await?;
+        let meta = RedisMetaStore::new(allocator.connection());
+        Ok(Store {
+            allocator: Arc::new(allocator),
+            meta: Arc::new(meta),
+        })
+    }
+    #[cfg(not(feature = "redis"))]
+    Err(not_built("redis", "redis"))
+}
+
+#[cfg_attr(not(feature = "mysql"), allow(unused_variables))]
+async fn open_mysql(url: &str, timeout: Duration) -> Result<Store> {
+    #[cfg(feature = "mysql")]
+    {
+        // sqlx knows MariaDB by the MySQL scheme.
+        let url = match url.split_once("://") {
+            Some((_, rest)) => format!("mysql://{rest}"),
+            None => url.to_owned(),
+        };
+        let allocator = MySqlAllocator::connect(&url, timeout).await?;
+        let meta = MySqlMetaStore::new(allocator.pool().clone()).await?;
+        Ok(Store {
+            allocator: Arc::new(allocator),
+            meta: Arc::new(meta),
+        })
+    }
+    #[cfg(not(feature = "mysql"))]
+    Err(not_built("mysql", "mysql"))
+}
+
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+async fn open_postgres(url: &str, timeout: Duration) -> Result<Store> {
+    #[cfg(feature = "postgres")]
+    {
+        let allocator = PgAllocator::connect(url, timeout).await?;
+        let meta = PgMetaStore::new(allocator.pool().clone()).await?;
+        Ok(Store {
+            allocator: Arc::new(allocator),
+            meta: Arc::new(meta),
+        })
+    }
+    #[cfg(not(feature = "postgres"))]
+    Err(not_built("postgres", "postgres"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused_without_the_password() {
+        let err = open("ftp://user:hunter2@host/x", &OpenOptions::default())
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::InvalidConfig(_)), "{msg}");
+        assert!(msg.contains("ftp://user:***@host/x"), "{msg}");
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(open("no-scheme", &OpenOptions::default()).await.is_err());
+    }
+
+    #[cfg(feature = "memory")]
+    #[tokio::test]
+    async fn memory_url_opens_both_halves() {
+        let store = open("memory://", &OpenOptions::default()).await.unwrap();
+        assert_eq!(store.allocator.backend(), "memory");
+        store.meta.set("a", "1", None).await.unwrap();
+        assert_eq!(store.meta.get("a").await.unwrap().as_deref(), Some("1"));
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn sqlite_url_creates_the_directory_and_reserves_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sub/kxy.db").display());
+        let options = OpenOptions::default().reserve(Some(ReserveOptions::default()));
+        let store = open(&url, &options).await.unwrap();
+        assert_eq!(store.allocator.backend(), "sqlite");
+        let key = crate::SegmentKey::new("s", "d", "t", "id").unwrap();
+        store.allocator.raise_to(&key, 0).await.unwrap();
+        assert_eq!(store.allocator.allocate(&key, 5).await.unwrap().end, 5);
+        assert!(dir.path().join("sub/kxy.db").exists());
+    }
+}
