@@ -48,7 +48,7 @@ pub use meta::{MetaStore, names};
 pub use redis::{RedisAllocator, RedisMetaStore, SEGMENT_KEY_PREFIX};
 pub use reserve::{ReserveOptions, ReservingAllocator};
 #[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
-pub use sql::SqlMetaStore;
+pub use sql::{Dialect, SqlAllocator, SqlMetaStore};
 #[cfg(feature = "mysql")]
 pub use sql::{MySqlAllocator, MySqlMetaStore};
 #[cfg(feature = "postgres")]

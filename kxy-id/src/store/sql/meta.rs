@@ -8,7 +8,9 @@ use sqlx::{
     AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type,
 };
 
-use super::{Placeholders, map_sqlx_error, placeholders};
+use super::Dialect;
+
+use super::{create_if_missing, map_sqlx_error, placeholders};
 use crate::error::{Error, Result};
 use crate::store::meta::{MetaStore, expiry, now_millis};
 
@@ -27,8 +29,9 @@ struct MetaSql {
 }
 
 impl MetaSql {
-    fn new(style: Placeholders, for_update: &str) -> Self {
-        let p = |s: &str| placeholders(s, style);
+    fn new<DB: Dialect>() -> Self {
+        let p = |s: &str| placeholders::<DB>(s);
+        let for_update = DB::LOCK_ROW;
         const LIVE: &str = "(expires_at IS NULL OR expires_at > ?)";
         MetaSql {
             get: p(&format!(
@@ -59,105 +62,26 @@ impl MetaSql {
 /// Metadata in the table `kxy_id_meta` of the SQL database that holds the counters.
 ///
 /// Values with an expiry behave as absent once expired; sets are JSON arrays, changed inside
-/// a transaction that locks the row. Construct one with `new` on [`SqliteMetaStore`],
-/// [`MySqlMetaStore`] or [`PgMetaStore`].
-pub struct SqlMetaStore<DB: Database> {
+/// a transaction that locks the row. Use it as [`SqliteMetaStore`](crate::store::SqliteMetaStore),
+/// [`MySqlMetaStore`](crate::store::MySqlMetaStore) or [`PgMetaStore`](crate::store::PgMetaStore).
+pub struct SqlMetaStore<DB: Dialect> {
     /// The pool shared with the counter allocator.
     pool: Pool<DB>,
-    /// `sqlite`, `mysql` or `postgres`.
-    backend: &'static str,
     /// Statement texts.
     sql: MetaSql,
-    /// How a read-modify-write transaction starts (`BEGIN IMMEDIATE` on SQLite).
-    begin: Option<&'static str>,
-    /// Reads the number of rows a statement changed.
-    rows_affected: fn(&DB::QueryResult) -> u64,
 }
 
-impl<DB: Database> std::fmt::Debug for SqlMetaStore<DB> {
+impl<DB: Dialect> std::fmt::Debug for SqlMetaStore<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlMetaStore")
-            .field("backend", &self.backend)
+            .field("backend", &DB::BACKEND)
             .finish_non_exhaustive()
-    }
-}
-
-/// Metadata in SQLite.
-#[cfg(feature = "sqlite")]
-pub type SqliteMetaStore = SqlMetaStore<sqlx::Sqlite>;
-/// Metadata in MySQL / MariaDB.
-#[cfg(feature = "mysql")]
-pub type MySqlMetaStore = SqlMetaStore<sqlx::MySql>;
-/// Metadata in PostgreSQL.
-#[cfg(feature = "postgres")]
-pub type PgMetaStore = SqlMetaStore<sqlx::Postgres>;
-
-#[cfg(feature = "sqlite")]
-impl SqlMetaStore<sqlx::Sqlite> {
-    /// Uses `pool` (typically [`SqliteAllocator::pool`](crate::SqliteAllocator::pool)), creating the table.
-    pub async fn new(pool: sqlx::SqlitePool) -> Result<Self> {
-        let ddl = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
-            name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID";
-        sqlx::query(ddl)
-            .execute(&pool)
-            .await
-            .map_err(|e| map_sqlx_error("sqlite", e))?;
-        Ok(SqlMetaStore {
-            pool,
-            backend: "sqlite",
-            sql: MetaSql::new(Placeholders::Question, ""),
-            begin: Some("BEGIN IMMEDIATE"),
-            rows_affected: |r| r.rows_affected(),
-        })
-    }
-}
-
-#[cfg(feature = "mysql")]
-impl SqlMetaStore<sqlx::MySql> {
-    /// Uses `pool` (typically [`MySqlAllocator::pool`](crate::MySqlAllocator::pool)), creating the table.
-    pub async fn new(pool: sqlx::MySqlPool) -> Result<Self> {
-        let ddl = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
-            name VARCHAR(600) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
-            value LONGTEXT NOT NULL, expires_at BIGINT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
-        sqlx::query(ddl)
-            .execute(&pool)
-            .await
-            .map_err(|e| map_sqlx_error("mysql", e))?;
-        Ok(SqlMetaStore {
-            pool,
-            backend: "mysql",
-            sql: MetaSql::new(Placeholders::Question, " FOR UPDATE"),
-            begin: None,
-            rows_affected: |r| r.rows_affected(),
-        })
-    }
-}
-
-#[cfg(feature = "postgres")]
-impl SqlMetaStore<sqlx::Postgres> {
-    /// Uses `pool` (typically [`PgAllocator::pool`](crate::PgAllocator::pool)), creating the table.
-    pub async fn new(pool: sqlx::PgPool) -> Result<Self> {
-        let ddl = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
-            name VARCHAR(600) COLLATE \"C\" NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at BIGINT)";
-        match sqlx::query(ddl).execute(&pool).await {
-            Ok(_) => {}
-            // Two servers creating the table at once: the loser's catalog conflict means it exists.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
-            Err(e) => return Err(map_sqlx_error("postgres", e)),
-        }
-        Ok(SqlMetaStore {
-            pool,
-            backend: "postgres",
-            sql: MetaSql::new(Placeholders::Dollar, " FOR UPDATE"),
-            begin: None,
-            rows_affected: |r| r.rows_affected(),
-        })
     }
 }
 
 impl<DB> SqlMetaStore<DB>
 where
-    DB: Database,
+    DB: Dialect,
     DB::Arguments: IntoArguments<DB>,
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -168,8 +92,18 @@ where
     for<'r> String: Decode<'r, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
+    /// Uses `pool` (typically the allocator's, e.g. [`SqliteAllocator::pool`](crate::SqliteAllocator::pool)),
+    /// creating the table if missing.
+    pub async fn new(pool: Pool<DB>) -> Result<Self> {
+        create_if_missing(&pool, DB::META_DDL).await?;
+        Ok(SqlMetaStore {
+            pool,
+            sql: MetaSql::new::<DB>(),
+        })
+    }
+
     fn err(&self, e: sqlx::Error) -> Error {
-        map_sqlx_error(self.backend, e)
+        map_sqlx_error(DB::BACKEND, e)
     }
 
     /// `sql` with `binds` bound in order.
@@ -193,7 +127,7 @@ where
             .execute(&self.pool)
             .await
             .map_err(|e| self.err(e))?;
-        Ok((self.rows_affected)(&done))
+        Ok(DB::rows_affected(&done))
     }
 
     async fn insert(&self, name: &str, value: &str, expires: Option<i64>) -> Result<bool> {
@@ -223,7 +157,7 @@ where
         name: &str,
         change: impl FnOnce(&mut Vec<String>) -> bool,
     ) -> Result<bool> {
-        let mut tx = match self.begin {
+        let mut tx = match DB::BEGIN {
             Some(stmt) => self.pool.begin_with(stmt).await,
             None => self.pool.begin().await,
         }
@@ -233,10 +167,8 @@ where
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| self.err(e))?;
-        let mut members: Vec<String> = match &json {
-            Some(j) => serde_json::from_str(j).map_err(|e| {
-                Error::backend_msg(self.backend, format!("set {name} is not a JSON array: {e}"))
-            })?,
+        let mut members = match &json {
+            Some(j) => parse_set::<DB>(name, j)?,
             None => Vec::new(),
         };
         if !change(&mut members) {
@@ -270,6 +202,13 @@ where
     }
 }
 
+/// Reads a set stored as a JSON array of strings.
+fn parse_set<DB: Dialect>(name: &str, json: &str) -> Result<Vec<String>> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::backend_msg(DB::BACKEND, format!("set {name} is not a JSON array: {e}"))
+    })
+}
+
 /// A bind parameter.
 #[derive(Debug, Clone, Copy)]
 enum Bind<'a> {
@@ -281,7 +220,7 @@ enum Bind<'a> {
 #[async_trait]
 impl<DB> MetaStore for SqlMetaStore<DB>
 where
-    DB: Database,
+    DB: Dialect,
     DB::Arguments: IntoArguments<DB>,
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -360,9 +299,7 @@ where
         let Some(json) = self.get(name).await? else {
             return Ok(Vec::new());
         };
-        let mut members: Vec<String> = serde_json::from_str(&json).map_err(|e| {
-            Error::backend_msg(self.backend, format!("set {name} is not a JSON array: {e}"))
-        })?;
+        let mut members = parse_set::<DB>(name, &json)?;
         members.sort();
         members.dedup();
         Ok(members)

@@ -1,13 +1,13 @@
 //! The SQL stores (SQLite, MySQL, PostgreSQL): counters and metadata in tables.
 //!
-//! This file holds what the SQL allocators (SQLite, MySQL, PostgreSQL) share: the counter table and the
-//! statements that read, create, raise, list and delete rows in it.
-//!
-//! The table has one row per key (the Leaf model):
-//! `segment_key` (the primary key, compared byte for byte) and `max_id` (a signed 64-bit
-//! integer). Allocation is backend specific (it needs the new value back from the same
-//! atomic statement) and lives in each backend's module.
+//! One generic implementation serves all three: [`SqlAllocator`] (`allocator.rs`) keeps the
+//! counters in a table with one row per key (the Leaf model: `segment_key`, compared byte for
+//! byte, and `max_id`, a signed 64-bit integer), and [`SqlMetaStore`] (`meta.rs`) keeps the
+//! metadata in `kxy_id_meta`. What differs between databases is the [`Dialect`]: DDL, the
+//! allocating statement, placeholders and how a locking transaction starts. `sqlite.rs`,
+//! `mysql.rs` and `postgres.rs` hold only that, plus how each connects.
 
+mod allocator;
 mod meta;
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -16,29 +16,74 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-#[cfg(feature = "mysql")]
-pub use meta::MySqlMetaStore;
-#[cfg(feature = "postgres")]
-pub use meta::PgMetaStore;
+pub use allocator::SqlAllocator;
 pub use meta::SqlMetaStore;
-#[cfg(feature = "sqlite")]
-pub use meta::SqliteMetaStore;
 #[cfg(feature = "mysql")]
-pub use mysql::MySqlAllocator;
+pub use mysql::{MySqlAllocator, MySqlMetaStore};
 #[cfg(feature = "postgres")]
-pub use postgres::PgAllocator;
+pub use postgres::{PgAllocator, PgMetaStore};
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteAllocator;
+pub use sqlite::{SqliteAllocator, SqliteMetaStore};
 
 use std::sync::Arc;
 
-use sqlx::{
-    AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type,
-};
+use sqlx::Database;
 
-use crate::allocator::{Counter, RaiseOutcome};
 use crate::error::{Error, Result};
-use crate::key::{Segment, SegmentKey, ceiling_for, check_count, check_value};
+
+/// What differs between the SQL databases a store can live in. Implemented for sqlx's
+/// `Sqlite`, `MySql` and `Postgres` (and sealed: the generic code relies on each statement
+/// below being atomic in its database).
+pub trait Dialect: Database + private::Sealed {
+    /// `sqlite`, `mysql` or `postgres`, for logs, metrics and errors.
+    const BACKEND: &'static str;
+    /// Whether bind parameters are `$1, $2, ...` (PostgreSQL) rather than `?`.
+    const DOLLAR_PLACEHOLDERS: bool;
+    /// Whether the allocating statement returns the new value as a row (`RETURNING`); when
+    /// not, it is read from the statement's result (MySQL's `LAST_INSERT_ID(expr)`).
+    const ALLOCATE_RETURNS_ROW: bool;
+    /// Appended to the `SELECT` that locks a metadata row inside a transaction.
+    const LOCK_ROW: &'static str;
+    /// The statement that starts a read-modify-write transaction (`None`: the driver's `BEGIN`).
+    const BEGIN: Option<&'static str>;
+    /// The metadata table's DDL.
+    const META_DDL: &'static str;
+
+    /// The counter table's DDL (`CREATE TABLE IF NOT EXISTS`).
+    fn counters_ddl(table: &str) -> String;
+    /// The single atomic statement that adds `?1` to the counter of key `?2` if it is at most
+    /// `?3` (the ceiling that keeps it within `i64::MAX`).
+    fn allocate_sql(table: &str) -> String;
+    /// Rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// The value the allocating statement left, when [`ALLOCATE_RETURNS_ROW`](Self::ALLOCATE_RETURNS_ROW) is false.
+    fn allocated_value(result: &Self::QueryResult) -> Option<u64> {
+        let _ = result;
+        None
+    }
+}
+
+mod private {
+    /// Only the dialects of this crate.
+    pub trait Sealed {}
+}
+
+/// Runs a DDL statement; a unique violation means another server created the object at the
+/// same moment (PostgreSQL reports the race on its catalog that way), so the object exists.
+pub(crate) async fn create_if_missing<DB: Dialect>(pool: &sqlx::Pool<DB>, ddl: &str) -> Result<()>
+where
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    <DB as Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    match sqlx::query(sqlx::AssertSqlSafe(ddl.to_owned()))
+        .execute(pool)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(()),
+        Err(e) => Err(map_sqlx_error(DB::BACKEND, e)),
+    }
+}
 
 /// The default name of the counter table.
 pub(crate) const DEFAULT_TABLE: &str = "kxy_id_segments";
@@ -60,22 +105,12 @@ pub(crate) fn check_table_name(name: &str) -> Result<()> {
     }
 }
 
-/// How a dialect writes bind parameters.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Placeholders {
-    /// `?` (SQLite, MySQL).
-    Question,
-    /// `$1`, `$2`, ... (PostgreSQL).
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    Dollar,
-}
-
 /// Rewrites the `?` placeholders of `sql` for the dialect. Statements here are written by
 /// us and contain no `?` inside literals.
-pub(crate) fn placeholders(sql: &str, style: Placeholders) -> Arc<str> {
-    match style {
-        Placeholders::Question => sql.into(),
-        Placeholders::Dollar => {
+pub(crate) fn placeholders<DB: Dialect>(sql: &str) -> Arc<str> {
+    match DB::DOLLAR_PLACEHOLDERS {
+        false => sql.into(),
+        true => {
             let mut out = String::with_capacity(sql.len() + 8);
             let mut n = 0;
             for c in sql.chars() {
@@ -92,222 +127,107 @@ pub(crate) fn placeholders(sql: &str, style: Placeholders) -> Arc<str> {
     }
 }
 
-/// The statements over the counter table, in one dialect.
-#[derive(Debug, Clone)]
-struct Statements {
-    raise: Arc<str>,
-    insert: Arc<str>,
-    get: Arc<str>,
-    list: Arc<str>,
-    delete: Arc<str>,
+/// A pool of up to 16 connections to a networked database, giving up after `timeout`; the
+/// error names the server without the password.
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+pub(crate) async fn connect_pool<DB: Dialect>(
+    url: &str,
+    timeout: std::time::Duration,
+) -> Result<sqlx::Pool<DB>> {
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(16)
+        .acquire_timeout(timeout)
+        .connect(url)
+        .await
+        .map_err(|e| Error::Connect {
+            target: crate::error::redact_url(url),
+            reason: e.to_string(),
+        })
 }
 
-impl Statements {
-    fn new(table: &str, style: Placeholders) -> Self {
-        let p = |sql: String| placeholders(&sql, style);
-        Statements {
-            raise: p(format!(
-                "UPDATE {table} SET max_id = ? WHERE segment_key = ? AND max_id < ?"
-            )),
-            insert: p(format!(
-                "INSERT INTO {table} (segment_key, max_id) VALUES (?, ?)"
-            )),
-            get: p(format!("SELECT max_id FROM {table} WHERE segment_key = ?")),
-            list: p(format!(
-                "SELECT segment_key, max_id FROM {table} WHERE SUBSTR(segment_key, 1, ?) = ? ORDER BY segment_key"
-            )),
-            delete: p(format!("DELETE FROM {table} WHERE segment_key = ?")),
+/// The tests every networked SQL store runs against its live server: the allocator and
+/// metadata conformance suites (two pools on one database stand in for two servers), the
+/// reserving wrapper over it, and a clear error for an unreachable server.
+#[cfg(test)]
+macro_rules! networked_store_tests {
+    ($allocator:ty, $meta:ty, $create_db:path, $drop_db:ident, $unreachable_url:expr) => {
+        use std::sync::Arc;
+
+        use crate::testing::allocator as conformance;
+
+        async fn two_allocators(url: &str) -> ($allocator, $allocator) {
+            let timeout = Duration::from_secs(5);
+            let a = <$allocator>::connect(url, timeout).await.unwrap();
+            let b = <$allocator>::connect(url, timeout).await.unwrap();
+            (a, b)
         }
-    }
-}
 
-/// A counter table in one SQL database, with the operations all SQL backends share.
-#[derive(Debug)]
-pub(crate) struct SqlCounters<DB: Database> {
-    /// The connection pool.
-    pub(crate) pool: Pool<DB>,
-    /// `sqlite`, `mysql` or `postgres`.
-    backend: &'static str,
-    /// Prepared statement texts.
-    sql: Statements,
-    /// Reads the number of rows a statement changed (the drivers' result types share no trait).
-    rows_affected: fn(&DB::QueryResult) -> u64,
-}
-
-impl<DB: Database> Clone for SqlCounters<DB> {
-    fn clone(&self) -> Self {
-        SqlCounters {
-            pool: self.pool.clone(),
-            backend: self.backend,
-            sql: self.sql.clone(),
-            rows_affected: self.rows_affected,
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn allocator_conforms_with_two_pools() {
+            let Some(db) = $create_db().await else {
+                return;
+            };
+            let (a, b) = two_allocators(&db.url).await;
+            conformance::run_all(
+                Arc::new(a.clone()),
+                Arc::new(b.clone()),
+                &conformance::unique_prefix(),
+            )
+            .await;
+            a.pool().close().await;
+            b.pool().close().await;
+            db.$drop_db().await;
         }
-    }
-}
 
-impl<DB> SqlCounters<DB>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i32: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'r> String: Decode<'r, DB> + Type<DB>,
-    usize: ColumnIndex<DB::Row>,
-{
-    pub(crate) fn new(
-        pool: Pool<DB>,
-        backend: &'static str,
-        table: &str,
-        style: Placeholders,
-        rows_affected: fn(&DB::QueryResult) -> u64,
-    ) -> Self {
-        SqlCounters {
-            pool,
-            backend,
-            sql: Statements::new(table, style),
-            rows_affected,
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn reserving_over_it_conforms() {
+            let Some(db) = $create_db().await else {
+                return;
+            };
+            let (a, b) = two_allocators(&db.url).await;
+            let opts = crate::ReserveOptions {
+                min_block: 5,
+                max_block: 40,
+                ..Default::default()
+            };
+            let ra = crate::ReservingAllocator::new(Arc::new(a.clone()), opts.clone());
+            let rb = crate::ReservingAllocator::new(Arc::new(b.clone()), opts);
+            conformance::run_all_reserving(
+                Arc::new(ra),
+                Arc::new(rb),
+                &conformance::unique_prefix(),
+            )
+            .await;
+            a.pool().close().await;
+            b.pool().close().await;
+            db.$drop_db().await;
         }
-    }
 
-    pub(crate) fn err(&self, e: sqlx::Error) -> Error {
-        map_sqlx_error(self.backend, e)
-    }
+        #[tokio::test]
+        async fn meta_store_conforms() {
+            let Some(db) = $create_db().await else {
+                return;
+            };
+            let (a, _) = two_allocators(&db.url).await;
+            let store = <$meta>::new(a.pool().clone()).await.unwrap();
+            crate::testing::meta::meta_store_conforms(&store, "t").await;
+            a.pool().close().await;
+            db.$drop_db().await;
+        }
 
-    /// Allocation for dialects whose `UPDATE` can return the new value (`RETURNING`).
-    pub(crate) async fn allocate_returning(
-        &self,
-        sql: &Arc<str>,
-        key: &SegmentKey,
-        count: i64,
-    ) -> Result<Segment> {
-        check_count(count)?;
-        loop {
-            let new: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql.clone()))
-                .bind(count)
-                .bind(key.as_str())
-                .bind(ceiling_for(count))
-                .fetch_optional(&self.pool)
+        #[tokio::test]
+        async fn unreachable_server_names_the_host() {
+            let err = <$allocator>::connect($unreachable_url, Duration::from_secs(2))
                 .await
-                .map_err(|e| self.err(e))?;
-            match new {
-                Some(end) => return Ok(Segment::ending_at(end, count)),
-                None => self.explain_refused_allocation(key, count).await?,
-            }
+                .unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, crate::Error::Connect { .. }), "{msg}");
+            assert!(msg.contains("127.0.0.1:1") && !msg.contains("pw@"), "{msg}");
         }
-    }
-
-    /// Called when the allocating `UPDATE` matched no row: says why, or returns `Ok` when the
-    /// counter appeared in the meantime and the update should be tried again.
-    pub(crate) async fn explain_refused_allocation(
-        &self,
-        key: &SegmentKey,
-        count: i64,
-    ) -> Result<()> {
-        match self.get(key).await? {
-            None => Err(Error::KeyNotFound {
-                key: key.to_string(),
-            }),
-            Some(current) if current > ceiling_for(count) => Err(Error::Overflow {
-                key: key.to_string(),
-                current,
-                count,
-            }),
-            // Created between the update and the read: try again.
-            Some(_) => Ok(()),
-        }
-    }
-
-    pub(crate) async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {
-        check_value(value)?;
-        // 1. Raise an existing row in one conditional UPDATE (atomic: the row is locked and
-        //    the condition re-checked by the database).
-        // 2. No row changed: either the counter is already ahead or it does not exist, so
-        //    try to create it; a unique violation means another caller created it first.
-        // 3. The row exists now: raise again and, if that changes nothing, read the value,
-        //    which can only have grown since.
-        if self.raise_existing(key, value).await? {
-            return Ok(RaiseOutcome::Raised { value });
-        }
-        match self.create(key, value).await {
-            Ok(()) => return Ok(RaiseOutcome::Created { value }),
-            Err(Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        if self.raise_existing(key, value).await? {
-            return Ok(RaiseOutcome::Raised { value });
-        }
-        match self.get(key).await? {
-            Some(current) => Ok(RaiseOutcome::AlreadyAhead { current }),
-            // Only an explicit purge deletes rows; treat one racing with us as absent.
-            None => Box::pin(self.raise_to(key, value)).await,
-        }
-    }
-
-    async fn raise_existing(&self, key: &SegmentKey, value: i64) -> Result<bool> {
-        let result = sqlx::query(AssertSqlSafe(self.sql.raise.clone()))
-            .bind(value)
-            .bind(key.as_str())
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok((self.rows_affected)(&result) > 0)
-    }
-
-    pub(crate) async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
-        check_value(value)?;
-        sqlx::query(AssertSqlSafe(self.sql.insert.clone()))
-            .bind(key.as_str())
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(db) if db.is_unique_violation() => Error::AlreadyExists {
-                    key: key.to_string(),
-                },
-                e => self.err(e),
-            })?;
-        Ok(())
-    }
-
-    pub(crate) async fn get(&self, key: &SegmentKey) -> Result<Option<i64>> {
-        sqlx::query_scalar(AssertSqlSafe(self.sql.get.clone()))
-            .bind(key.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<Counter>> {
-        let chars = i32::try_from(prefix.chars().count()).map_err(|_| Error::InvalidKey {
-            reason: "prefix too long".into(),
-        })?;
-        let rows: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(self.sql.list.clone()))
-            .bind(chars)
-            .bind(prefix)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        let mut counters: Vec<Counter> = rows
-            .into_iter()
-            .map(|(key, value)| Counter { key, value })
-            .collect();
-        // The database's collation decides its order; the contract is byte order.
-        counters.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(counters)
-    }
-
-    pub(crate) async fn delete(&self, key: &SegmentKey) -> Result<bool> {
-        let result = sqlx::query(AssertSqlSafe(self.sql.delete.clone()))
-            .bind(key.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok((self.rows_affected)(&result) > 0)
-    }
+    };
 }
+#[cfg(test)]
+pub(crate) use networked_store_tests;
 
 /// Maps an sqlx error onto the crate's error: connection failures name what could not be
 /// reached, everything else is a backend error.
@@ -333,13 +253,11 @@ pub(crate) fn map_sqlx_error(backend: &'static str, e: sqlx::Error) -> Error {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn dollar_placeholders_are_numbered() {
         assert_eq!(
-            &*placeholders(
-                "UPDATE t SET a = ? WHERE b = ? AND c < ?",
-                Placeholders::Dollar
-            ),
+            &*placeholders::<sqlx::Postgres>("UPDATE t SET a = ? WHERE b = ? AND c < ?"),
             "UPDATE t SET a = $1 WHERE b = $2 AND c < $3"
         );
     }

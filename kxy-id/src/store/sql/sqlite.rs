@@ -1,19 +1,14 @@
-//! [`SqliteAllocator`]: counters in one SQLite file, the embedded default.
+//! SQLite: the embedded default. What differs from the other SQL stores: the DDL, `RETURNING`,
+//! `BEGIN IMMEDIATE`, and opening a file with WAL and `synchronous = FULL`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
+use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Sqlite, SqlitePool};
 
-use super::{
-    DEFAULT_TABLE, Placeholders, SqlCounters, check_table_name, map_sqlx_error, placeholders,
-};
-use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
+use super::{Dialect, SqlAllocator, SqlMetaStore, map_sqlx_error};
 use crate::error::Result;
-use crate::key::{Segment, SegmentKey};
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,15 +26,44 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 ///
 /// The price is one fsync per allocation (a few hundred to a few thousand per second,
 /// depending on the disk); take IDs in large segments.
-#[derive(Debug, Clone)]
-pub struct SqliteAllocator {
-    /// The counter table and its shared statements.
-    counters: SqlCounters<Sqlite>,
-    /// `UPDATE ... RETURNING` that hands out a segment.
-    allocate_sql: Arc<str>,
+pub type SqliteAllocator = SqlAllocator<Sqlite>;
+
+/// Metadata in the SQLite file of the counters.
+pub type SqliteMetaStore = SqlMetaStore<Sqlite>;
+
+impl super::private::Sealed for Sqlite {}
+
+impl Dialect for Sqlite {
+    const BACKEND: &'static str = "sqlite";
+    const DOLLAR_PLACEHOLDERS: bool = false;
+    const ALLOCATE_RETURNS_ROW: bool = true;
+    const LOCK_ROW: &'static str = "";
+    // Take the write lock at the start, so two read-modify-writes never deadlock on upgrade.
+    const BEGIN: Option<&'static str> = Some("BEGIN IMMEDIATE");
+    const META_DDL: &'static str = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
+        name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID";
+
+    fn counters_ddl(table: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} (
+                segment_key TEXT NOT NULL PRIMARY KEY,
+                max_id INTEGER NOT NULL CHECK (max_id >= 0)
+            ) WITHOUT ROWID"
+        )
+    }
+
+    fn allocate_sql(table: &str) -> String {
+        format!(
+            "UPDATE {table} SET max_id = max_id + ? WHERE segment_key = ? AND max_id <= ? RETURNING max_id"
+        )
+    }
+
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-impl SqliteAllocator {
+impl SqlAllocator<Sqlite> {
     /// Opens (creating if needed) the SQLite file at `path` and its counter table.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let options = SqliteConnectOptions::new()
@@ -53,80 +77,17 @@ impl SqliteAllocator {
             .connect_with(options)
             .await
             .map_err(|e| map_sqlx_error("sqlite", e))?;
-        Self::with_pool(pool, DEFAULT_TABLE).await
-    }
-
-    /// Uses an existing pool and counter table name (created if missing).
-    ///
-    /// The pool should use WAL and `synchronous = FULL` (as [`open`](Self::open) does) for
-    /// the durability guarantee.
-    pub async fn with_pool(pool: SqlitePool, table: &str) -> Result<Self> {
-        check_table_name(table)?;
-        sqlx::query(AssertSqlSafe(format!(
-            "CREATE TABLE IF NOT EXISTS {table} (
-                segment_key TEXT NOT NULL PRIMARY KEY,
-                max_id INTEGER NOT NULL CHECK (max_id >= 0)
-            ) WITHOUT ROWID"
-        )))
-        .execute(&pool)
-        .await
-        .map_err(|e| map_sqlx_error("sqlite", e))?;
-        Ok(SqliteAllocator {
-            allocate_sql: placeholders(
-                &format!(
-                    "UPDATE {table} SET max_id = max_id + ? WHERE segment_key = ? AND max_id <= ? RETURNING max_id"
-                ),
-                Placeholders::Question,
-            ),
-            counters: SqlCounters::new(pool, "sqlite", table, Placeholders::Question, |r| {
-                r.rows_affected()
-            }),
-        })
-    }
-
-    /// The connection pool, for callers that keep other data in the same file.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.counters.pool
-    }
-}
-
-#[async_trait]
-impl SegmentAllocator for SqliteAllocator {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
-        self.counters
-            .allocate_returning(&self.allocate_sql, key, count)
-            .await
-    }
-
-    async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {
-        self.counters.raise_to(key, value).await
-    }
-
-    async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
-        self.counters.create(key, value).await
-    }
-
-    async fn get(&self, key: &SegmentKey) -> Result<Option<i64>> {
-        self.counters.get(key).await
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<Counter>> {
-        self.counters.list(prefix).await
-    }
-
-    async fn delete(&self, key: &SegmentKey) -> Result<bool> {
-        self.counters.delete(key).await
+        Self::with_pool(pool, super::DEFAULT_TABLE).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SegmentAllocator;
+    use crate::key::{Segment, SegmentKey};
     use crate::testing::allocator as conformance;
+    use std::sync::Arc;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_allocator_conforms_with_two_pools_on_one_file() {
@@ -177,9 +138,7 @@ mod tests {
         let alloc = SqliteAllocator::open(dir.path().join("m.db"))
             .await
             .unwrap();
-        let store = super::super::SqliteMetaStore::new(alloc.pool().clone())
-            .await
-            .unwrap();
+        let store = SqliteMetaStore::new(alloc.pool().clone()).await.unwrap();
         crate::testing::meta::meta_store_conforms(&store, "t").await;
     }
 }
