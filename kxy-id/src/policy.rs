@@ -1,6 +1,6 @@
 //! Policies shared by the server and the client, each defined once:
 //!
-//! - [`StepPolicy`]: how many IDs to take next (Meituan Leaf's adaptive step), used by the
+//! - [`StepRule`] and [`StepPolicy`]: how many IDs to take next (Meituan Leaf's adaptive step), used by the
 //!   server's [`ReservingAllocator`](crate::ReservingAllocator) to size its blocks and by the
 //!   client's prefetch to size its segments.
 //! - [`Backoff`]: how long to pause between failed attempts (doubling, bounded, with jitter),
@@ -8,15 +8,14 @@
 
 use std::time::Duration;
 
-/// Chooses the size of the next segment from how long the previous one lasted.
+/// Leaf's rule for the next step, without state: a segment used up faster than `grow_below`
+/// doubles the step; one that lasted `shrink_from` or longer halves it; anything between keeps
+/// it. The step always stays within `min..=max`, and doubling saturates instead of overflowing.
 ///
-/// Leaf's rule: a segment used up faster than `grow_below` doubles the next step; one that
-/// lasted `shrink_from` or longer halves it; anything between keeps it. The step always stays
-/// within `min..=max`, and doubling saturates instead of overflowing.
-#[derive(Debug, Clone)]
-pub struct StepPolicy {
-    /// The step asked for next.
-    step: i64,
+/// Shared by many keys (the server keeps one rule and one `i64` step per key); [`StepPolicy`]
+/// pairs it with the current step for a single stream.
+#[derive(Debug, Clone, Copy)]
+pub struct StepRule {
     /// Smallest step.
     min: i64,
     /// Largest step.
@@ -25,17 +24,69 @@ pub struct StepPolicy {
     thresholds: Option<(Duration, Duration)>,
 }
 
+impl StepRule {
+    /// A rule within `min..=max` (at least 1) that doubles below `grow_below` and halves from
+    /// `shrink_from` on.
+    pub fn new(min: i64, max: i64, grow_below: Duration, shrink_from: Duration) -> Self {
+        let min = min.max(1);
+        StepRule {
+            min,
+            max: max.max(min),
+            thresholds: Some((grow_below, shrink_from)),
+        }
+    }
+
+    /// A rule that keeps every step as it is (clamped to at least 1).
+    pub fn fixed() -> Self {
+        StepRule {
+            min: 1,
+            max: i64::MAX,
+            thresholds: None,
+        }
+    }
+
+    /// The smallest step.
+    pub fn min(&self) -> i64 {
+        self.min
+    }
+
+    /// `step` clamped into the rule's bounds.
+    pub fn clamp(&self, step: i64) -> i64 {
+        step.clamp(self.min, self.max)
+    }
+
+    /// The step after one that lasted `lasted` (`None`: there was none yet, keep it).
+    pub fn next(&self, step: i64, lasted: Option<Duration>) -> i64 {
+        let step = self.clamp(step);
+        match (self.thresholds, lasted) {
+            (Some((grow_below, _)), Some(lasted)) if lasted < grow_below => {
+                step.saturating_mul(2).min(self.max)
+            }
+            (Some((_, shrink_from)), Some(lasted)) if lasted >= shrink_from => {
+                (step / 2).max(self.min)
+            }
+            _ => step,
+        }
+    }
+}
+
+/// A [`StepRule`] with the step it reached: how many IDs one stream asks for next.
+#[derive(Debug, Clone)]
+pub struct StepPolicy {
+    /// The rule.
+    rule: StepRule,
+    /// The step asked for next.
+    step: i64,
+}
+
 impl StepPolicy {
     /// A policy starting at `step` (clamped into `min..=max`) that doubles below `grow_below`
     /// and halves from `shrink_from` on.
     pub fn new(step: i64, min: i64, max: i64, grow_below: Duration, shrink_from: Duration) -> Self {
-        let min = min.max(1);
-        let max = max.max(min);
+        let rule = StepRule::new(min, max, grow_below, shrink_from);
         StepPolicy {
-            step: step.clamp(min, max),
-            min,
-            max,
-            thresholds: Some((grow_below, shrink_from)),
+            step: rule.clamp(step),
+            rule,
         }
     }
 
@@ -46,12 +97,10 @@ impl StepPolicy {
 
     /// A step that never changes.
     pub fn fixed(step: i64) -> Self {
-        let step = step.max(1);
+        let rule = StepRule::fixed();
         StepPolicy {
-            step,
-            min: step,
-            max: step,
-            thresholds: None,
+            step: rule.clamp(step),
+            rule,
         }
     }
 
@@ -63,13 +112,7 @@ impl StepPolicy {
     /// Adapts the step to how long the previous segment lasted (`None` when there was none
     /// yet) and returns the step to ask for next.
     pub fn adapt(&mut self, lasted: Option<Duration>) -> i64 {
-        if let (Some((grow_below, shrink_from)), Some(lasted)) = (self.thresholds, lasted) {
-            if lasted < grow_below {
-                self.step = self.step.saturating_mul(2).min(self.max);
-            } else if lasted >= shrink_from {
-                self.step = (self.step / 2).max(self.min);
-            }
-        }
+        self.step = self.rule.next(self.step, lasted);
         self.step
     }
 }

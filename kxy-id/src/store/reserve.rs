@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result};
 use crate::key::{Segment, SegmentKey, check_count};
+use crate::policy::StepRule;
 
 /// How a [`ReservingAllocator`] sizes its blocks.
 #[derive(Debug, Clone)]
@@ -20,7 +21,7 @@ pub struct ReserveOptions {
     pub max_block: i64,
     /// A block used up faster than this doubles the next one.
     pub fast: Duration,
-    /// A block that lasts longer than this halves the next one.
+    /// A block that lasts this long or longer halves the next one.
     pub slow: Duration,
 }
 
@@ -61,13 +62,13 @@ struct Block {
 ///   afterwards. A raise made through *another* server reaches this one only when its block is
 ///   used up; raise through the server that allocates, or restart it, when that matters.
 /// * Block sizes adapt per key like Leaf's: a block used up within `fast` doubles the next,
-///   one lasting longer than `slow` halves it, between `min_block` and `max_block`.
+///   one lasting `slow` or longer halves it (the step rule of [`crate::policy`]), between `min_block` and `max_block`.
 #[derive(Debug)]
 pub struct ReservingAllocator {
     /// The store blocks are reserved from.
     inner: Arc<dyn SegmentAllocator>,
-    /// Sizing.
-    options: ReserveOptions,
+    /// Block sizing: Leaf's step rule built from the [`ReserveOptions`].
+    rule: StepRule,
     /// Blocks per key, each behind its own lock so keys do not wait on each other.
     blocks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Block>>>>,
 }
@@ -77,7 +78,12 @@ impl ReservingAllocator {
     pub fn new(inner: Arc<dyn SegmentAllocator>, options: ReserveOptions) -> Self {
         ReservingAllocator {
             inner,
-            options,
+            rule: StepRule::new(
+                options.min_block,
+                options.max_block,
+                options.fast,
+                options.slow,
+            ),
             blocks: Mutex::new(HashMap::new()),
         }
     }
@@ -94,7 +100,7 @@ impl ReservingAllocator {
         let block = Arc::new(tokio::sync::Mutex::new(Block {
             next: 1,
             end: 0,
-            size: self.options.min_block.max(1),
+            size: self.rule.min(),
             since: Instant::now(),
         }));
         blocks.insert(key.as_str().to_owned(), block.clone());
@@ -136,14 +142,8 @@ impl SegmentAllocator for ReservingAllocator {
         let left = (b.end as i128 - b.next as i128 + 1).max(0) as i64;
         if left < count {
             // Resize from how long the block lasted, then reserve a new one.
-            let lasted = b.since.elapsed();
-            if b.end > 0 {
-                if lasted < self.options.fast {
-                    b.size = b.size.saturating_mul(2).min(self.options.max_block);
-                } else if lasted > self.options.slow {
-                    b.size = (b.size / 2).max(self.options.min_block.max(1));
-                }
-            }
+            let lasted = (b.end > 0).then(|| b.since.elapsed());
+            b.size = self.rule.next(b.size, lasted);
             let want = b.size.max(count);
             let segment = match self.inner.allocate(key, want).await {
                 Ok(s) => s,
