@@ -47,14 +47,10 @@ pub use meta::{MetaStore, names};
 #[cfg(feature = "redis")]
 pub use redis::{RedisAllocator, RedisMetaStore, SEGMENT_KEY_PREFIX};
 pub use reserve::{ReserveOptions, ReservingAllocator};
+// Every public SQL item (the generic types, the dialect and the per-database aliases that
+// this build's features turn on).
 #[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
-pub use sql::{Dialect, SqlAllocator, SqlMetaStore};
-#[cfg(feature = "mysql")]
-pub use sql::{MySqlAllocator, MySqlMetaStore};
-#[cfg(feature = "postgres")]
-pub use sql::{PgAllocator, PgMetaStore};
-#[cfg(feature = "sqlite")]
-pub use sql::{SqliteAllocator, SqliteMetaStore};
+pub use sql::*;
 
 /// The two halves of a store, opened by [`open`].
 #[derive(Debug, Clone)]
@@ -151,12 +147,18 @@ fn not_built(scheme: &str, feature: &str) -> Error {
     ))
 }
 
+/// A store from its two halves.
+#[allow(dead_code)]
+fn store(allocator: impl SegmentAllocator + 'static, meta: impl MetaStore + 'static) -> Store {
+    Store {
+        allocator: Arc::new(allocator),
+        meta: Arc::new(meta),
+    }
+}
+
 fn open_memory() -> Result<Store> {
     #[cfg(feature = "memory")]
-    return Ok(Store {
-        allocator: Arc::new(MemoryAllocator::new()),
-        meta: Arc::new(MemoryMetaStore::new()),
-    });
+    return Ok(store(MemoryAllocator::new(), MemoryMetaStore::new()));
     #[cfg(not(feature = "memory"))]
     Err(not_built("memory", "memory"))
 }
@@ -173,10 +175,7 @@ async fn open_sqlite(path: &str) -> Result<Store> {
         }
         let allocator = SqliteAllocator::open(path).await?;
         let meta = SqliteMetaStore::new(allocator.pool().clone()).await?;
-        Ok(Store {
-            allocator: Arc::new(allocator),
-            meta: Arc::new(meta),
-        })
+        Ok(store(allocator, meta))
     }
     #[cfg(not(feature = "sqlite"))]
     Err(not_built("sqlite", "sqlite"))
@@ -188,10 +187,7 @@ async fn open_redis(url: &str, timeout: Duration) -> Result<Store> {
     {
         let allocator = RedisAllocator::connect(url, timeout).await?;
         let meta = RedisMetaStore::new(allocator.connection());
-        Ok(Store {
-            allocator: Arc::new(allocator),
-            meta: Arc::new(meta),
-        })
+        Ok(store(allocator, meta))
     }
     #[cfg(not(feature = "redis"))]
     Err(not_built("redis", "redis"))
@@ -207,11 +203,10 @@ async fn open_mysql(url: &str, timeout: Duration) -> Result<Store> {
             None => url.to_owned(),
         };
         let allocator = MySqlAllocator::connect(&url, timeout).await?;
-        let meta = MySqlMetaStore::new(allocator.pool().clone()).await?;
-        Ok(Store {
-            allocator: Arc::new(allocator),
-            meta: Arc::new(meta),
-        })
+        Ok(store(
+            allocator.clone(),
+            MySqlMetaStore::new(allocator.pool().clone()).await?,
+        ))
     }
     #[cfg(not(feature = "mysql"))]
     Err(not_built("mysql", "mysql"))
@@ -222,11 +217,10 @@ async fn open_postgres(url: &str, timeout: Duration) -> Result<Store> {
     #[cfg(feature = "postgres")]
     {
         let allocator = PgAllocator::connect(url, timeout).await?;
-        let meta = PgMetaStore::new(allocator.pool().clone()).await?;
-        Ok(Store {
-            allocator: Arc::new(allocator),
-            meta: Arc::new(meta),
-        })
+        Ok(store(
+            allocator.clone(),
+            PgMetaStore::new(allocator.pool().clone()).await?,
+        ))
     }
     #[cfg(not(feature = "postgres"))]
     Err(not_built("postgres", "postgres"))

@@ -213,6 +213,17 @@ mod tests {
     use super::*;
     use crate::MemoryAllocator;
 
+    /// A reserving allocator (a server) over `store` with blocks of at least 1000.
+    fn blocks_of_1000(store: &Arc<MemoryAllocator>) -> ReservingAllocator {
+        ReservingAllocator::new(
+            store.clone(),
+            ReserveOptions {
+                min_block: 1000,
+                ..Default::default()
+            },
+        )
+    }
+
     fn key(t: &str) -> SegmentKey {
         SegmentKey::new("s", "d", t, "id").unwrap()
     }
@@ -220,13 +231,7 @@ mod tests {
     #[tokio::test]
     async fn requests_come_out_of_one_reserved_block() {
         let store = Arc::new(MemoryAllocator::new());
-        let r = ReservingAllocator::new(
-            store.clone(),
-            ReserveOptions {
-                min_block: 1000,
-                ..Default::default()
-            },
-        );
+        let r = blocks_of_1000(&store);
         let k = key("t");
         store.create(&k, 0).await.unwrap();
         assert_eq!(
@@ -243,22 +248,10 @@ mod tests {
             "one store write for the block"
         );
         // A second server over the same store gets its own block after ours.
-        let other = ReservingAllocator::new(
-            store.clone(),
-            ReserveOptions {
-                min_block: 1000,
-                ..Default::default()
-            },
-        );
+        let other = blocks_of_1000(&store);
         assert_eq!(other.allocate(&k, 5).await.unwrap().start, 1001);
         // A restart loses the rest of the block: a gap, never a repeat.
-        let restarted = ReservingAllocator::new(
-            store.clone(),
-            ReserveOptions {
-                min_block: 1000,
-                ..Default::default()
-            },
-        );
+        let restarted = blocks_of_1000(&store);
         assert!(restarted.allocate(&k, 1).await.unwrap().start > 2000);
     }
 
@@ -279,13 +272,7 @@ mod tests {
     #[tokio::test]
     async fn a_raise_through_it_drops_ids_at_or_below_the_value() {
         let store = Arc::new(MemoryAllocator::new());
-        let r = ReservingAllocator::new(
-            store.clone(),
-            ReserveOptions {
-                min_block: 1000,
-                ..Default::default()
-            },
-        );
+        let r = blocks_of_1000(&store);
         let k = key("raise");
         store.create(&k, 0).await.unwrap();
         r.allocate(&k, 1).await.unwrap();

@@ -110,18 +110,14 @@ pub async fn missing_key_is_an_error(a: &dyn SegmentAllocator, system: &str) {
 pub async fn allocations_are_contiguous(a: &dyn SegmentAllocator, system: &str, exact: bool) {
     let k = key(system, "contiguous");
     a.create(&k, 0).await.unwrap();
-    assert_eq!(
-        a.allocate(&k, 10).await.unwrap(),
-        Segment { start: 1, end: 10 }
-    );
-    assert_eq!(
-        a.allocate(&k, 5).await.unwrap(),
-        Segment { start: 11, end: 15 }
-    );
-    assert_eq!(
-        a.allocate(&k, 1).await.unwrap(),
-        Segment { start: 16, end: 16 }
-    );
+    for (count, start, end) in [(10, 1, 10), (5, 11, 15), (1, 16, 16)] {
+        assert_eq!(
+            a.allocate(&k, count).await.unwrap(),
+            Segment { start, end },
+            "{}: allocate({count})",
+            a.backend()
+        );
+    }
     assert_counter(a, &k, 16, exact).await;
 }
 
@@ -143,26 +139,20 @@ pub async fn create_refuses_an_existing_counter(a: &dyn SegmentAllocator, system
 /// `raise_to` creates, raises, and never lowers.
 pub async fn raise_never_lowers(a: &dyn SegmentAllocator, system: &str) {
     let k = key(system, "raise");
-    assert_eq!(
-        a.raise_to(&k, 100).await.unwrap(),
-        RaiseOutcome::Created { value: 100 }
-    );
-    assert_eq!(
-        a.raise_to(&k, 50).await.unwrap(),
-        RaiseOutcome::AlreadyAhead { current: 100 }
-    );
-    assert_eq!(
-        a.raise_to(&k, 100).await.unwrap(),
-        RaiseOutcome::AlreadyAhead { current: 100 }
-    );
-    assert_eq!(
-        a.raise_to(&k, 0).await.unwrap(),
-        RaiseOutcome::AlreadyAhead { current: 100 }
-    );
-    assert_eq!(
-        a.raise_to(&k, 200).await.unwrap(),
-        RaiseOutcome::Raised { value: 200 }
-    );
+    for (value, expected) in [
+        (100, RaiseOutcome::Created { value: 100 }),
+        (50, RaiseOutcome::AlreadyAhead { current: 100 }),
+        (100, RaiseOutcome::AlreadyAhead { current: 100 }),
+        (0, RaiseOutcome::AlreadyAhead { current: 100 }),
+        (200, RaiseOutcome::Raised { value: 200 }),
+    ] {
+        assert_eq!(
+            a.raise_to(&k, value).await.unwrap(),
+            expected,
+            "{}: raise_to({value})",
+            a.backend()
+        );
+    }
     assert_eq!(a.get(&k).await.unwrap(), Some(200));
     assert_eq!(
         a.allocate(&k, 1).await.unwrap(),
