@@ -110,6 +110,12 @@ pub enum Error {
     #[error("{0}")]
     Busy(String),
 
+    /// The store may have lost counters (a Redis that restarted, went back to an older snapshot,
+    /// or failed over), and nothing durable says how far they had gone: allocation is refused
+    /// rather than risking an ID handed out twice. The message names the way out.
+    #[error("{0}")]
+    DataLoss(String),
+
     /// The operation is not available (feature not compiled in, driver or client library missing).
     #[error("{0}")]
     Unsupported(String),

@@ -40,12 +40,16 @@ mod redis;
 mod reserve;
 #[cfg(any(feature = "sqlite", feature = "mysql", feature = "postgres"))]
 mod sql;
+pub mod transfer;
 
 #[cfg(feature = "memory")]
 pub use memory::{MemoryAllocator, MemoryMetaStore};
 pub use meta::{MetaStore, names};
 #[cfg(feature = "redis")]
-pub use redis::{RedisAllocator, RedisMetaStore, SEGMENT_KEY_PREFIX};
+pub use redis::{
+    Incarnation, RedisAllocator, RedisConnection, RedisDurability, RedisMetaStore,
+    SEGMENT_KEY_PREFIX, redis_durability,
+};
 pub use reserve::{ReserveOptions, ReservingAllocator};
 // Every public SQL item (the generic types, the dialect and the per-database aliases that
 // this build's features turn on).
@@ -70,6 +74,10 @@ pub struct OpenOptions {
     /// Reserve blocks of IDs ahead with these options; `None` (the default) allocates from
     /// the store on every call.
     pub reserve: Option<ReserveOptions>,
+    /// With a Redis store: a SQL store URL (`sqlite://`, `mysql://`, `postgres://`) that keeps a
+    /// durable high-water mark per key and all the metadata, so that losing Redis costs a gap,
+    /// never a repeat and never the configuration. Refused with any other store.
+    pub durable_store: Option<String>,
 }
 
 impl Default for OpenOptions {
@@ -77,6 +85,7 @@ impl Default for OpenOptions {
         OpenOptions {
             connect_timeout: Duration::from_secs(5),
             reserve: None,
+            durable_store: None,
         }
     }
 }
@@ -85,6 +94,12 @@ impl OpenOptions {
     /// Sets [`connect_timeout`](Self::connect_timeout).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`durable_store`](Self::durable_store).
+    pub fn durable_store(mut self, url: Option<String>) -> Self {
+        self.durable_store = url.filter(|u| !u.is_empty());
         self
     }
 
@@ -115,11 +130,17 @@ impl OpenOptions {
 /// # }).unwrap();
 /// ```
 pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
-    let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
-    let store = match scheme.to_ascii_lowercase().as_str() {
+    let scheme = scheme(url);
+    if options.durable_store.is_some() && !matches!(scheme.as_str(), "redis" | "rediss") {
+        return Err(Error::InvalidConfig(format!(
+            "a durable store only applies to a Redis store; {} is durable on its own",
+            redact_url(url)
+        )));
+    }
+    let store = match scheme.as_str() {
         "memory" => open_memory()?,
         "sqlite" => open_sqlite(&url["sqlite://".len()..]).await?,
-        "redis" | "rediss" => open_redis(url, options.connect_timeout).await?,
+        "redis" | "rediss" => open_redis(url, options).await?,
         "mysql" | "mariadb" => open_mysql(url, options.connect_timeout).await?,
         "postgres" | "postgresql" => open_postgres(url, options.connect_timeout).await?,
         _ => {
@@ -137,6 +158,30 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
         },
         None => store,
     })
+}
+
+/// The lower-cased scheme of a URL (`""` without one).
+fn scheme(url: &str) -> String {
+    url.split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Opens the durable store of marks and metadata beside a Redis store: its counters are the
+/// marks. Only SQL stores qualify: they commit before they answer.
+#[allow(dead_code)]
+async fn open_durable(url: &str, options: &OpenOptions) -> Result<Store> {
+    if !matches!(
+        scheme(url).as_str(),
+        "sqlite" | "mysql" | "mariadb" | "postgres" | "postgresql"
+    ) {
+        return Err(Error::InvalidConfig(format!(
+            "the durable store must be a SQL store (sqlite://, mysql://, postgres://), not {}",
+            redact_url(url)
+        )));
+    }
+    let plain = OpenOptions::default().connect_timeout(options.connect_timeout);
+    Box::pin(open(url, &plain)).await
 }
 
 /// The error for a scheme whose backend this build leaves out.
@@ -182,12 +227,35 @@ async fn open_sqlite(path: &str) -> Result<Store> {
 }
 
 #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
-async fn open_redis(url: &str, timeout: Duration) -> Result<Store> {
+async fn open_redis(url: &str, options: &OpenOptions) -> Result<Store> {
     #[cfg(feature = "redis")]
     {
-        let allocator = RedisAllocator::connect(url, timeout).await?;
-        let meta = RedisMetaStore::new(allocator.connection());
-        Ok(store(allocator, meta))
+        let allocator = RedisAllocator::connect(url, options.connect_timeout).await?;
+        let durability = redis_durability(&allocator.connection()).await;
+        match &options.durable_store {
+            Some(durable) => {
+                let durable = open_durable(durable, options).await?;
+                tracing::info!(
+                    redis = %allocator.connection().target(),
+                    "durable store configured: IDs are covered by durable marks, losing Redis costs a gap, never a repeat"
+                );
+                let meta = RedisMetaStore::new(allocator.connection());
+                transfer::adopt_metadata(&meta, durable.meta.as_ref()).await?;
+                Ok(Store {
+                    allocator: Arc::new(allocator.with_marks(durable.allocator)),
+                    meta: durable.meta,
+                })
+            }
+            None => {
+                tracing::warn!(
+                    redis = %allocator.connection().target(),
+                    loss_window = %durability.loss_window,
+                    "no durable store: a Redis restart or failover stops allocation until `kxy-id-server recover`; configure --durable-store to ride through it"
+                );
+                let meta = RedisMetaStore::new(allocator.connection());
+                Ok(store(allocator, meta))
+            }
+        }
     }
     #[cfg(not(feature = "redis"))]
     Err(not_built("redis", "redis"))

@@ -17,6 +17,7 @@
 pub mod allocator;
 pub mod connector;
 pub mod meta;
+pub mod redis_server;
 
 /// `true` when `KXY_TEST_REQUIRE_SERVICES=1`: unreachable services fail tests instead of skipping them.
 pub fn services_required() -> bool {

@@ -2,11 +2,15 @@
 //!
 //! The scripts are `allocate.lua` and `raise.lua` beside this file.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Script};
+
+use super::connection::RedisConnection;
+use super::guard::{FLOOR_KEY, LossGuard, RECOVERED_KEY};
 
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result};
@@ -15,91 +19,107 @@ use crate::key::{Segment, SegmentKey, check_count, check_value};
 /// Where counters live: `kxy:id:segment:{system:db:table:field}`, as the old service keeps them.
 pub const SEGMENT_KEY_PREFIX: &str = "kxy:id:segment:";
 
+/// Beside each counter with a durable mark: the `run_id` of the Redis process in which the
+/// counter was last checked against its mark.
+const VERIFIED_PREFIX: &str = "kxy:id:verified:";
+
 /// Allocates in one atomic step: a missing key is reported (nil), never created by `INCRBY`;
 /// an overflow or a non-integer value makes `INCRBY` fail without changing anything.
 /// The new value is read back with `GET` because Lua numbers are doubles and would round
 /// values past 2^53.
-const ALLOCATE_LUA: &str = include_str!("allocate.lua");
+const ALLOCATE_LUA: &str = concat!(include_str!("compare.lua"), include_str!("allocate.lua"));
 
 /// Raises a counter to at least ARGV[1] in one atomic step. Values are compared as decimal
 /// strings (exact for all 64-bit integers), never as Lua numbers.
-const RAISE_LUA: &str = include_str!("raise.lua");
+const RAISE_LUA: &str = concat!(include_str!("compare.lua"), include_str!("raise.lua"));
+
+/// Raises a counter to its durable mark and records the `run_id` of the Redis process in the
+/// counter's marker, in one atomic step.
+const VERIFY_LUA: &str = concat!(include_str!("compare.lua"), include_str!("verify.lua"));
 
 /// Counters in Redis under `kxy:id:segment:{key}`, the layout of the old Python service, so
 /// a server with this allocator takes over the old service's counters without a gap or a repeat.
 ///
-/// Allocation and raising are Lua scripts (atomic on the Redis server); the connection is a
-/// [`ConnectionManager`] that reconnects by itself. Durability is Redis's: with
-/// `appendonly yes` and `appendfsync always` a returned segment survives a crash of Redis;
-/// with snapshots only, a crash can lose the last increments and repeat IDs.
+/// Allocation and raising are Lua scripts (atomic on the Redis server), run over a
+/// [`RedisConnection`] that reconnects by itself and notices when Redis is another process than
+/// before (restarted, restored from a snapshot, failed over).
+///
+/// # Durability
+///
+/// Redis acknowledges before its disk does, so on its own it can lose the last increments.
+/// With [`with_marks`](Self::with_marks) (a durable SQL store of high-water marks, the server's
+/// `--durable-store`), every ID handed out is first covered by a durable mark and a changed
+/// Redis restarts each counter from its mark: losing Redis costs a gap, never a repeat. Without
+/// marks, a changed Redis, a vanished counter or one that went back makes allocation fail with
+/// [`Error::DataLoss`] until [`recover`](Self::recover) raises every counter.
 #[derive(Clone)]
 pub struct RedisAllocator {
-    /// The shared, reconnecting connection.
-    conn: ConnectionManager,
+    /// The shared, reconnecting, incarnation-checking connection.
+    conn: RedisConnection,
     /// The allocation script (sent once, then called by its SHA).
     allocate: Script,
     /// The monotonic raise script.
     raise: Script,
-    /// The URL without its password, for messages.
-    target: String,
+    /// Raises a counter to its durable mark and records the Redis process that did.
+    verify: Script,
+    /// Durable marks or refusal.
+    guard: Arc<LossGuard>,
 }
 
 impl std::fmt::Debug for RedisAllocator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisAllocator")
-            .field("target", &self.target)
+            .field("conn", &self.conn)
+            .field("durable_marks", &self.guard.marks().is_some())
             .finish_non_exhaustive()
     }
 }
 
+/// What one run of the allocation script found.
+enum Allocated {
+    /// The counter's new value.
+    End(i64),
+    /// There is no counter.
+    Missing,
+    /// The counter (this value) is below one this server saw it take: it went back.
+    Behind(i64),
+}
+
+/// How often an allocation retries on a fresh connection after the connection broke.
+const RECONNECT_ATTEMPTS: usize = 3;
+
 impl RedisAllocator {
     /// Connects to Redis at `url` (`redis://[:password@]host:port/db` or `rediss://` for TLS),
-    /// failing after `timeout` when the server cannot be reached.
+    /// failing after `timeout` when the server cannot be reached. Without durable marks: see
+    /// [`with_marks`](Self::with_marks).
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
-        let target = crate::error::redact_url(url);
-        let client = redis::Client::open(url)
-            .map_err(|e| Error::InvalidConfig(format!("Redis URL {target}: {e}")))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| Error::Connect {
-                target: target.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok(Self::with_connection(conn, target))
+        Ok(Self::with_connection(
+            RedisConnection::connect(url, timeout).await?,
+        ))
     }
 
-    /// Uses an existing connection manager.
-    pub fn with_connection(conn: ConnectionManager, target: String) -> Self {
+    /// Uses an existing connection.
+    pub fn with_connection(conn: RedisConnection) -> Self {
         RedisAllocator {
             conn,
             allocate: Script::new(ALLOCATE_LUA),
             raise: Script::new(RAISE_LUA),
-            target,
+            verify: Script::new(VERIFY_LUA),
+            guard: Arc::new(LossGuard::new(None)),
         }
+    }
+
+    /// Keeps a durable high-water mark per key in `marks` (a SQL allocator on another table or
+    /// database): no ID above a key's mark leaves before the mark is durable, and a Redis that
+    /// lost data restarts each counter from its mark.
+    pub fn with_marks(mut self, marks: Arc<dyn SegmentAllocator>) -> Self {
+        self.guard = Arc::new(LossGuard::new(Some(marks)));
+        self
     }
 
     /// The connection, for callers that keep other data in the same Redis.
-    pub fn connection(&self) -> ConnectionManager {
+    pub fn connection(&self) -> RedisConnection {
         self.conn.clone()
-    }
-
-    fn err(&self, e: redis::RedisError) -> Error {
-        if e.is_io_error()
-            || e.is_timeout()
-            || e.is_connection_dropped()
-            || e.is_connection_refusal()
-        {
-            Error::Connect {
-                target: self.target.clone(),
-                reason: e.to_string(),
-            }
-        } else {
-            Error::backend("redis", e)
-        }
     }
 
     fn redis_key(key: &SegmentKey) -> String {
@@ -112,12 +132,217 @@ impl RedisAllocator {
             value: raw,
         })
     }
+
+    /// A connection on which `key` may be used: checked against its durable mark in the
+    /// current Redis incarnation, or (without marks) refused when Redis changed unrecovered.
+    async fn ready(&self, key: &SegmentKey) -> Result<(MultiplexedConnection, u64)> {
+        let (mut conn, generation) = self.conn.checked().await?;
+        if let Some(marks) = self.guard.marks() {
+            if let Some(distrust) = self.guard.needs_verify(key, generation) {
+                self.verify(&mut conn, generation, key, marks.as_ref(), distrust)
+                    .await?;
+            }
+        } else {
+            let recovered = match generation {
+                1 => false,
+                _ => self.recovered_incarnation(&mut conn).await?,
+            };
+            self.guard
+                .check_generation(generation, self.conn.target(), recovered)?;
+        }
+        Ok((conn, generation))
+    }
+
+    /// Checks the counter of `key` against its durable mark in this Redis incarnation.
+    ///
+    /// A marker key beside the counter records the `run_id` of the Redis process in which
+    /// the counter was last raised to its mark. When it names this very process, nothing was
+    /// lost since (a process that lost data is another process, with another `run_id`, and
+    /// every allocation since was covered by a mark), so a server that starts does not
+    /// leave a gap. Otherwise the counter is raised to the mark first.
+    async fn verify(
+        &self,
+        conn: &mut MultiplexedConnection,
+        generation: u64,
+        key: &SegmentKey,
+        marks: &dyn SegmentAllocator,
+        distrust: bool,
+    ) -> Result<()> {
+        let run_id = match self.conn.incarnation() {
+            Some(i) if i.generation == generation => i.run_id,
+            // Redis changed while this connection was checked out: it is about to fail.
+            _ => {
+                return Err(Error::Connect {
+                    target: self.conn.target().to_owned(),
+                    reason: "Redis changed during the call".into(),
+                });
+            }
+        };
+        let marker_key = format!("{VERIFIED_PREFIX}{key}");
+        let marker: Option<String> = conn
+            .get(&marker_key)
+            .await
+            .map_err(|e| self.conn.error(e))?;
+        if !distrust && marker.as_deref() == Some(run_id.as_str()) {
+            self.guard.verified(key, generation, Some(0));
+            return Ok(());
+        }
+        let mark = marks.get(key).await?;
+        let (status, raw): (String, String) = self
+            .verify
+            .key(Self::redis_key(key))
+            .key(&marker_key)
+            .arg(&run_id)
+            .arg(mark.map(|m| m.to_string()).unwrap_or_default())
+            .invoke_async(conn)
+            .await
+            .map_err(|e| self.conn.error(e))?;
+        if status != "ok" {
+            return Err(Error::CorruptCounter {
+                key: key.to_string(),
+                value: raw,
+            });
+        }
+        self.guard.verified(key, generation, mark);
+        Ok(())
+    }
+
+    /// Whether `recover` recorded the incarnation this connection reaches.
+    async fn recovered_incarnation(&self, conn: &mut MultiplexedConnection) -> Result<bool> {
+        let recorded: Option<String> = conn
+            .get(RECOVERED_KEY)
+            .await
+            .map_err(|e| self.conn.error(e))?;
+        let current = self.conn.incarnation().map(|i| i.run_id);
+        Ok(recorded.is_some() && recorded == current)
+    }
+
+    /// Runs the allocation script once.
+    async fn allocate_on(
+        &self,
+        conn: &mut MultiplexedConnection,
+        key: &SegmentKey,
+        count: i64,
+    ) -> Result<Allocated> {
+        let result: redis::RedisResult<redis::Value> = self
+            .allocate
+            .key(Self::redis_key(key))
+            .arg(count)
+            .arg(self.guard.seen(key))
+            .invoke_async(conn)
+            .await;
+        match result {
+            Ok(redis::Value::Nil) => Ok(Allocated::Missing),
+            Ok(redis::Value::Array(items)) => {
+                let value: Option<String> = items
+                    .get(1)
+                    .and_then(|v| redis::from_redis_value_ref(v).ok());
+                Ok(Allocated::Behind(Self::parse(
+                    key,
+                    value.unwrap_or_default(),
+                )?))
+            }
+            Ok(value) => {
+                let raw: String =
+                    redis::from_redis_value(value).map_err(|e| Error::backend("redis", e))?;
+                Ok(Allocated::End(Self::parse(key, raw)?))
+            }
+            Err(e) if e.to_string().contains("overflow") => {
+                let current = self.get(key).await?.unwrap_or_default();
+                Err(Error::Overflow {
+                    key: key.to_string(),
+                    current,
+                    count,
+                })
+            }
+            Err(e) if e.to_string().contains("not an integer") => {
+                let value: Option<String> = conn
+                    .get(Self::redis_key(key))
+                    .await
+                    .map_err(|e| self.conn.error(e))?;
+                Err(Error::CorruptCounter {
+                    key: key.to_string(),
+                    value: value.unwrap_or_default(),
+                })
+            }
+            Err(e) => Err(self.conn.error(e)),
+        }
+    }
+
+    /// Runs the raise script once.
+    async fn raise_on(
+        &self,
+        conn: &mut MultiplexedConnection,
+        key: &SegmentKey,
+        value: i64,
+    ) -> Result<RaiseOutcome> {
+        let (status, raw): (String, String) = self
+            .raise
+            .key(Self::redis_key(key))
+            .arg(value)
+            .invoke_async(conn)
+            .await
+            .map_err(|e| self.conn.error(e))?;
+        match status.as_str() {
+            "created" => Ok(RaiseOutcome::Created { value }),
+            "raised" => Ok(RaiseOutcome::Raised { value }),
+            "ahead" => Ok(RaiseOutcome::AlreadyAhead {
+                current: Self::parse(key, raw)?,
+            }),
+            _ => Err(Error::CorruptCounter {
+                key: key.to_string(),
+                value: raw,
+            }),
+        }
+    }
+
+    /// The floor a recovery set: no counter is created or raised below it afterwards.
+    async fn floor(&self, conn: &mut MultiplexedConnection) -> Result<i64> {
+        let floor: Option<i64> = conn.get(FLOOR_KEY).await.map_err(|e| self.conn.error(e))?;
+        Ok(floor.unwrap_or(0))
+    }
+
+    /// Recovers from a Redis that lost data when no durable store is configured: raises every
+    /// counter by `margin`, makes `margin` the floor of counters created later (lazy
+    /// initialization of a key whose counter was lost starts above it), and records the current
+    /// Redis incarnation as recovered, so servers that refused allocations resume.
+    ///
+    /// `margin` must exceed the largest ID that may have been handed out and lost; it is the
+    /// operator's statement, not something this call can check.
+    pub async fn recover(&self, margin: i64) -> Result<Vec<Counter>> {
+        crate::key::check_value(margin)?;
+        let (mut conn, _) = self.conn.checked().await?;
+        let _: () = conn
+            .set(FLOOR_KEY, margin.to_string())
+            .await
+            .map_err(|e| self.conn.error(e))?;
+        let mut raised = Vec::new();
+        for counter in self.list("").await? {
+            let key = SegmentKey::parse(&counter.key)?;
+            let value = counter.value.saturating_add(margin);
+            self.raise_on(&mut conn, &key, value).await?;
+            raised.push(Counter {
+                key: counter.key,
+                value,
+            });
+        }
+        let run_id = self
+            .conn
+            .incarnation()
+            .map(|i| i.run_id)
+            .unwrap_or_default();
+        let _: () = conn
+            .set(RECOVERED_KEY, run_id)
+            .await
+            .map_err(|e| self.conn.error(e))?;
+        Ok(raised)
+    }
 }
 
 /// Every key starting with `prefix` (matched literally) and its string value, sorted by key.
 /// Keys deleted between `SCAN` and `MGET` are left out.
 pub(crate) async fn scan_values(
-    conn: &mut ConnectionManager,
+    conn: &mut impl redis::aio::ConnectionLike,
     prefix: &str,
 ) -> redis::RedisResult<Vec<(String, String)>> {
     let pattern = format!("{}*", glob_escape(prefix));
@@ -174,73 +399,65 @@ impl SegmentAllocator for RedisAllocator {
 
     async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
         check_count(count)?;
-        let mut conn = self.conn.clone();
-        let result: redis::RedisResult<Option<String>> = self
-            .allocate
-            .key(Self::redis_key(key))
-            .arg(count)
-            .invoke_async(&mut conn)
-            .await;
-        match result {
-            Ok(Some(raw)) => Ok(Segment::ending_at(Self::parse(key, raw)?, count)),
-            Ok(None) => Err(Error::KeyNotFound {
-                key: key.to_string(),
-            }),
-            Err(e) if e.to_string().contains("overflow") => {
-                let current = self.get(key).await?.unwrap_or_default();
-                Err(Error::Overflow {
-                    key: key.to_string(),
-                    current,
-                    count,
-                })
-            }
-            Err(e) if e.to_string().contains("not an integer") => {
-                let value: Option<String> = conn
-                    .get(Self::redis_key(key))
-                    .await
-                    .map_err(|e| self.err(e))?;
-                Err(Error::CorruptCounter {
-                    key: key.to_string(),
-                    value: value.unwrap_or_default(),
-                })
-            }
-            Err(e) => Err(self.err(e)),
+        let target = self.conn.target();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (mut conn, _) = self.ready(key).await?;
+            let end = match self.allocate_on(&mut conn, key, count).await {
+                Ok(Allocated::End(end)) => end,
+                Ok(Allocated::Missing) => {
+                    if self.guard.on_missing(key, target)? && attempts < RECONNECT_ATTEMPTS {
+                        continue;
+                    }
+                    return Err(Error::KeyNotFound {
+                        key: key.to_string(),
+                    });
+                }
+                Ok(Allocated::Behind(value)) => {
+                    self.guard.on_behind(key, value, target)?;
+                    if attempts < RECONNECT_ATTEMPTS {
+                        continue;
+                    }
+                    return Err(Error::DataLoss(format!(
+                        "the counter of {key} in Redis at {target} keeps going back; refusing to allocate"
+                    )));
+                }
+                // The connection broke: the next round reconnects and checks the incarnation.
+                Err(Error::Connect { .. }) if attempts < RECONNECT_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            };
+            return self.guard.accept(key, Segment::ending_at(end, count)).await;
         }
     }
 
     async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {
         check_value(value)?;
-        let mut conn = self.conn.clone();
-        let (status, raw): (String, String) = self
-            .raise
-            .key(Self::redis_key(key))
-            .arg(value)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.err(e))?;
-        match status.as_str() {
-            "created" => Ok(RaiseOutcome::Created { value }),
-            "raised" => Ok(RaiseOutcome::Raised { value }),
-            "ahead" => Ok(RaiseOutcome::AlreadyAhead {
-                current: Self::parse(key, raw)?,
-            }),
-            _ => Err(Error::CorruptCounter {
-                key: key.to_string(),
-                value: raw,
-            }),
+        // The mark first: a value that reached the table (MAX(pk)) must survive Redis.
+        let (mut conn, generation) = self.ready(key).await?;
+        let value = value.max(self.floor(&mut conn).await?);
+        if let Some(marks) = self.guard.marks() {
+            let mark = marks.raise_to(key, value).await?.value();
+            self.guard.verified(key, generation, Some(mark));
         }
+        self.raise_on(&mut conn, key, value).await
     }
 
     async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
         check_value(value)?;
-        let mut conn = self.conn.clone();
+        // `ready` restores a counter that only its mark remembers, so `SET NX` below refuses it.
+        let (mut conn, _) = self.ready(key).await?;
+        let value = value.max(self.floor(&mut conn).await?);
+        if let Some(marks) = self.guard.marks() {
+            marks.raise_to(key, value).await?;
+        }
         let created: bool = redis::cmd("SET")
             .arg(Self::redis_key(key))
             .arg(value)
             .arg("NX")
             .query_async::<Option<String>>(&mut conn)
             .await
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.conn.error(e))?
             .is_some();
         if created {
             Ok(())
@@ -252,11 +469,11 @@ impl SegmentAllocator for RedisAllocator {
     }
 
     async fn get(&self, key: &SegmentKey) -> Result<Option<i64>> {
-        let mut conn = self.conn.clone();
+        let (mut conn, _) = self.ready(key).await?;
         let raw: Option<String> = conn
             .get(Self::redis_key(key))
             .await
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.conn.error(e))?;
         raw.map(|raw| Self::parse(key, raw)).transpose()
     }
 
@@ -266,7 +483,7 @@ impl SegmentAllocator for RedisAllocator {
         let mut counters = Vec::new();
         for (k, v) in scan_values(&mut conn, &full_prefix)
             .await
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.conn.error(e))?
         {
             let name = &k[SEGMENT_KEY_PREFIX.len()..];
             match v.parse::<i64>() {
@@ -288,7 +505,15 @@ impl SegmentAllocator for RedisAllocator {
         let removed: i64 = conn
             .del(Self::redis_key(key))
             .await
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.conn.error(e))?;
+        if let Some(marks) = self.guard.marks() {
+            marks.delete(key).await?;
+            let _: i64 = conn
+                .del(format!("{VERIFIED_PREFIX}{key}"))
+                .await
+                .map_err(|e| self.conn.error(e))?;
+        }
+        self.guard.forget(key);
         Ok(removed > 0)
     }
 }

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use ::redis::AsyncCommands;
-use ::redis::aio::ConnectionManager;
 use async_trait::async_trait;
 
+use super::connection::RedisConnection;
 use crate::error::Result;
 use crate::store::meta::MetaStore;
 
@@ -14,7 +14,7 @@ use crate::store::meta::MetaStore;
 #[derive(Clone)]
 pub struct RedisMetaStore {
     /// The shared connection (usually [`RedisAllocator::connection`](crate::RedisAllocator::connection)).
-    conn: ConnectionManager,
+    conn: RedisConnection,
 }
 
 impl std::fmt::Debug for RedisMetaStore {
@@ -23,13 +23,9 @@ impl std::fmt::Debug for RedisMetaStore {
     }
 }
 
-fn err(e: ::redis::RedisError) -> crate::Error {
-    crate::Error::backend("redis", e)
-}
-
 impl RedisMetaStore {
     /// Uses an existing connection.
-    pub fn new(conn: ConnectionManager) -> Self {
+    pub fn new(conn: RedisConnection) -> Self {
         RedisMetaStore { conn }
     }
 }
@@ -37,7 +33,11 @@ impl RedisMetaStore {
 #[async_trait]
 impl MetaStore for RedisMetaStore {
     async fn get(&self, name: &str) -> Result<Option<String>> {
-        self.conn.clone().get(name).await.map_err(err)
+        self.conn
+            .clone()
+            .get(name)
+            .await
+            .map_err(|e| self.conn.error(e))
     }
 
     async fn set(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
@@ -48,7 +48,7 @@ impl MetaStore for RedisMetaStore {
         }
         cmd.query_async::<()>(&mut self.conn.clone())
             .await
-            .map_err(err)
+            .map_err(|e| self.conn.error(e))
     }
 
     async fn set_if_absent(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
@@ -57,12 +57,20 @@ impl MetaStore for RedisMetaStore {
         if let Some(ttl) = ttl {
             cmd.arg("PX").arg(ttl.as_millis().max(1) as u64);
         }
-        let reply: Option<String> = cmd.query_async(&mut self.conn.clone()).await.map_err(err)?;
+        let reply: Option<String> = cmd
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.conn.error(e))?;
         Ok(reply.is_some())
     }
 
     async fn delete(&self, name: &str) -> Result<bool> {
-        let n: i64 = self.conn.clone().del(name).await.map_err(err)?;
+        let n: i64 = self
+            .conn
+            .clone()
+            .del(name)
+            .await
+            .map_err(|e| self.conn.error(e))?;
         Ok(n > 0)
     }
 
@@ -75,18 +83,23 @@ impl MetaStore for RedisMetaStore {
             .arg(value)
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(err)?;
+            .map_err(|e| self.conn.error(e))?;
         Ok(n > 0)
     }
 
     async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         super::allocator::scan_values(&mut self.conn.clone(), prefix)
             .await
-            .map_err(err)
+            .map_err(|e| self.conn.error(e))
     }
 
     async fn members(&self, name: &str) -> Result<Vec<String>> {
-        let mut members: Vec<String> = self.conn.clone().smembers(name).await.map_err(err)?;
+        let mut members: Vec<String> = self
+            .conn
+            .clone()
+            .smembers(name)
+            .await
+            .map_err(|e| self.conn.error(e))?;
         members.sort();
         Ok(members)
     }
@@ -99,11 +112,16 @@ impl MetaStore for RedisMetaStore {
         }
         pipe.query_async::<()>(&mut self.conn.clone())
             .await
-            .map_err(err)
+            .map_err(|e| self.conn.error(e))
     }
 
     async fn remove_member(&self, name: &str, member: &str) -> Result<bool> {
-        let n: i64 = self.conn.clone().srem(name, member).await.map_err(err)?;
+        let n: i64 = self
+            .conn
+            .clone()
+            .srem(name, member)
+            .await
+            .map_err(|e| self.conn.error(e))?;
         Ok(n > 0)
     }
 }

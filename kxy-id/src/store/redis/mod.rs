@@ -2,12 +2,25 @@
 //! Python service's key layout (`kxy:id:segment:{key}`, `kxy:id:db_config:{guid}`, ...), so a
 //! server on this store takes over the old service's Redis without a gap or a repeat.
 //!
+//! - `connection.rs`: [`RedisConnection`], which reconnects by itself and notices when Redis is
+//!   another process than before (restart, snapshot restore, failover).
+//! - `guard.rs`: what keeps counters from repeating IDs when that happens (durable high-water
+//!   marks, or refusal until an operator recovers).
 //! - `allocator.rs`: the counters; the atomic steps are the Lua scripts `allocate.lua` and
 //!   `raise.lua`, loaded with `include_str!` and called by their SHA.
 //! - `meta.rs`: the metadata store over the same connection.
+//! - `durability.rs`: what the Redis's own persistence settings promise, for logs and `/health`.
 
 mod allocator;
+mod connection;
+mod durability;
+mod guard;
 mod meta;
 
+#[cfg(test)]
+mod loss_tests;
+
 pub use allocator::{RedisAllocator, SEGMENT_KEY_PREFIX};
+pub use connection::{Incarnation, RedisConnection};
+pub use durability::{RedisDurability, redis_durability};
 pub use meta::RedisMetaStore;

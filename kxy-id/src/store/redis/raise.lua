@@ -1,16 +1,5 @@
 -- Raises KEYS[1] to at least ARGV[1] (see allocator.rs: decimal-string comparison).
-local function canonical(s)
-  return s == '0' or string.match(s, '^-?[1-9]%d*$') ~= nil
-end
-local function less(a, b)
-  local an, bn = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'
-  if an ~= bn then return an end
-  if an then a = string.sub(a, 2); b = string.sub(b, 2) end
-  local lt
-  if #a ~= #b then lt = #a < #b else lt = a < b end
-  if an then return (not lt) and a ~= b end
-  return lt
-end
+-- (canonical and less come from compare.lua, prepended when the script is loaded)
 local cur = redis.call('GET', KEYS[1])
 if not cur then
   redis.call('SET', KEYS[1], ARGV[1])

@@ -1,0 +1,258 @@
+//! [`RedisConnection`]: one multiplexed connection to Redis that reconnects by itself and
+//! knows which Redis *incarnation* it talks to.
+//!
+//! Why not the `redis` crate's `ConnectionManager`: it reconnects silently, so a caller cannot
+//! tell that the Redis behind the new connection is another process (restarted empty, restored
+//! from an older snapshot, or a promoted replica that lacks the last writes). Counters there can
+//! be lower than IDs already handed out. Here every new connection first asks the server for its
+//! `run_id` (`INFO server`): Redis draws a new random `run_id` every time a process starts, and a
+//! promoted replica is another process with its own, so a changed `run_id` is exactly "the data
+//! may have gone back in time". A restart or failover always breaks the TCP connection, so no
+//! command can reach a new incarnation over a connection that was checked against the old one:
+//! the pair (connection, generation) that [`RedisConnection::checked`] returns is consistent.
+//! A network blip that reconnects to the same process keeps the `run_id` and costs nothing.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value};
+
+use crate::error::{Error, Result};
+
+/// Which Redis process a connection reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incarnation {
+    /// The server's `run_id`.
+    pub run_id: String,
+    /// 1 for the first process this connection saw, one more for every different `run_id` after it.
+    pub generation: u64,
+}
+
+/// A reconnecting connection that checks the Redis incarnation on every (re)connect.
+///
+/// Clones share the connection. It implements [`ConnectionLike`], so every `redis` command and
+/// script runs on it; [`checked`](Self::checked) is for callers that must know the incarnation
+/// a command runs against.
+#[derive(Clone)]
+pub struct RedisConnection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// How to connect.
+    client: redis::Client,
+    /// The URL without its password, for messages.
+    target: String,
+    /// Connect and response timeouts.
+    config: AsyncConnectionConfig,
+    /// The live connection with the generation it was checked against; `None` after a failure.
+    live: RwLock<Option<(MultiplexedConnection, u64)>>,
+    /// Serializes reconnects, so a broken connection is replaced once, not by every caller.
+    connecting: tokio::sync::Mutex<()>,
+    /// The incarnation seen last (`None` before the first connection).
+    incarnation: Mutex<Option<Incarnation>>,
+    /// The database number of the URL.
+    db: i64,
+}
+
+impl std::fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConnection")
+            .field("target", &self.inner.target)
+            .field("incarnation", &self.incarnation())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisConnection {
+    /// Connects to `url` (`redis://[:password@]host:port/db`, `rediss://` for TLS), failing
+    /// after `timeout` when the server cannot be reached.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
+        let target = crate::error::redact_url(url);
+        let client = redis::Client::open(url)
+            .map_err(|e| Error::InvalidConfig(format!("Redis URL {target}: {e}")))?;
+        let db = client.get_connection_info().redis_settings().db();
+        let conn = RedisConnection {
+            inner: Arc::new(Inner {
+                client,
+                target,
+                config: AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout)),
+                live: RwLock::new(None),
+                connecting: tokio::sync::Mutex::new(()),
+                incarnation: Mutex::new(None),
+                db,
+            }),
+        };
+        conn.checked().await?;
+        Ok(conn)
+    }
+
+    /// The URL without its password.
+    pub fn target(&self) -> &str {
+        &self.inner.target
+    }
+
+    /// The incarnation seen last.
+    pub fn incarnation(&self) -> Option<Incarnation> {
+        self.inner
+            .incarnation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The live connection and the generation of the Redis process it reaches, connecting
+    /// (and checking the `run_id`) first when there is none.
+    pub async fn checked(&self) -> Result<(MultiplexedConnection, u64)> {
+        if let Some(live) = self.live() {
+            return Ok(live);
+        }
+        let _one_at_a_time = self.inner.connecting.lock().await;
+        if let Some(live) = self.live() {
+            return Ok(live);
+        }
+        let mut conn = self
+            .inner
+            .client
+            .get_multiplexed_async_connection_with_config(&self.inner.config)
+            .await
+            .map_err(|e| self.error(e))?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.error(e))?;
+        let run_id = info_field(&info, "run_id")
+            .ok_or_else(|| Error::backend_msg("redis", "INFO server has no run_id"))?
+            .to_owned();
+        let generation = {
+            let mut seen = self
+                .inner
+                .incarnation
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let generation = match seen.as_ref() {
+                None => 1,
+                Some(old) if old.run_id == run_id => old.generation,
+                Some(old) => {
+                    tracing::warn!(
+                        redis = %self.inner.target,
+                        old_run_id = %old.run_id,
+                        new_run_id = %run_id,
+                        "Redis is another process than before (restart or failover): its counters may have gone back"
+                    );
+                    old.generation + 1
+                }
+            };
+            *seen = Some(Incarnation { run_id, generation });
+            generation
+        };
+        *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) =
+            Some((conn.clone(), generation));
+        Ok((conn, generation))
+    }
+
+    fn live(&self) -> Option<(MultiplexedConnection, u64)> {
+        self.inner
+            .live
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Maps a `redis` error, dropping the live connection when the error says it is broken
+    /// (the next call reconnects and checks the incarnation again).
+    pub(crate) fn error(&self, e: redis::RedisError) -> Error {
+        if is_connection_error(&e) {
+            *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) = None;
+            Error::Connect {
+                target: self.inner.target.clone(),
+                reason: e.to_string(),
+            }
+        } else {
+            Error::backend("redis", e)
+        }
+    }
+
+    /// Forgets the live connection after a `redis` error that says it is broken.
+    fn note(&self, e: &redis::RedisError) {
+        if is_connection_error(e) {
+            *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+}
+
+/// Errors after which the connection cannot be trusted to reach the same process.
+pub(crate) fn is_connection_error(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_unrecoverable_error()
+}
+
+/// The value of `field` in an `INFO` answer (`field:value` lines).
+pub(crate) fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
+    info.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name == field).then(|| value.trim())
+    })
+}
+
+/// A failure to reach Redis, as a `redis` error (for the [`ConnectionLike`] methods).
+fn as_redis_error(e: Error) -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        e.to_string(),
+    ))
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let (mut conn, _) = self.checked().await.map_err(as_redis_error)?;
+            let result = conn.req_packed_command(cmd).await;
+            if let Err(e) = &result {
+                self.note(e);
+            }
+            result
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let (mut conn, _) = self.checked().await.map_err(as_redis_error)?;
+            let result: RedisResult<Vec<Value>> =
+                conn.req_packed_commands(pipeline, offset, count).await;
+            if let Err(e) = &result {
+                self.note(e);
+            }
+            result
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner.db
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_fields_are_read_by_name() {
+        let info = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\nrun_id_x:no\r\n";
+        assert_eq!(info_field(info, "run_id"), Some("abc123"));
+        assert_eq!(info_field(info, "redis_version"), Some("7.0.15"));
+        assert_eq!(info_field(info, "missing"), None);
+    }
+}

@@ -1,0 +1,129 @@
+//! [`RedisServer`]: a `redis-server` process of a test's own, on a free loopback port in a
+//! temporary directory, for tests that restart, kill or roll back Redis. Stopped on drop, also
+//! when the test panics.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` the test owns.
+#[derive(Debug)]
+pub struct RedisServer {
+    /// The running process (`None` while stopped).
+    child: Option<Child>,
+    /// The loopback port, kept across restarts.
+    port: u16,
+    /// The working directory (dump and AOF files).
+    dir: tempfile::TempDir,
+    /// Persistence and other options, passed on every start.
+    options: Vec<String>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` with `options` (e.g. `["--save", "", "--appendonly", "no"]`), or
+    /// `None` after a notice (a failure when services are required) if it cannot run here.
+    pub fn start(options: &[&str]) -> Option<RedisServer> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut server = RedisServer {
+            child: None,
+            port: free_port(),
+            dir,
+            options: options.iter().map(|s| s.to_string()).collect(),
+        };
+        match server.spawn() {
+            Ok(()) => Some(server),
+            Err(e) => {
+                super::unreachable("redis-server", "redis-server (binary)", e);
+                None
+            }
+        }
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.options)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && self.ping() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(std::io::Error::other("redis-server did not answer PING"))
+    }
+
+    /// `PING` answers `PONG` (and the dataset is loaded).
+    fn ping(&self) -> bool {
+        self.cli(&["PING"]).trim() == "PONG"
+    }
+
+    /// Runs `redis-cli` against this server; its standard output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("run redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `redis://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The directory holding `dump.rdb` and the AOF.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The snapshot file.
+    pub fn dump_path(&self) -> PathBuf {
+        self.dir.path().join("dump.rdb")
+    }
+
+    /// `kill -9`: the process dies without saving anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the process again on the same port and directory (after [`kill`](Self::kill)).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn().expect("restart redis-server");
+    }
+
+    /// `SHUTDOWN NOSAVE`, then a start: a Redis without persistence comes back empty.
+    pub fn restart_empty(&mut self) {
+        let _ = self.cli(&["SHUTDOWN", "NOSAVE"]);
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(self.dump_path());
+        self.spawn().expect("restart redis-server");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A loopback port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
