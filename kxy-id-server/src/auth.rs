@@ -301,6 +301,28 @@ impl Auth {
 mod tests {
     use super::*;
 
+    /// Settings with the lowest bcrypt cost the tests use, so hashing stays fast.
+    fn fast() -> AuthSettings {
+        AuthSettings {
+            bcrypt_cost: 10,
+            ..Default::default()
+        }
+    }
+
+    /// An empty in-memory meta store.
+    fn memory() -> Arc<dyn MetaStore> {
+        Arc::new(kxy_id::MemoryMetaStore::new())
+    }
+
+    async fn auth_with(meta: Arc<dyn MetaStore>, settings: AuthSettings) -> Auth {
+        Auth::new(meta, settings).await.unwrap()
+    }
+
+    /// `Authorization: Bearer {token}`.
+    fn bearer(token: &str) -> String {
+        format!("Bearer {token}")
+    }
+
     #[test]
     fn des_round_trips_like_the_old_service() {
         let hex = des_encrypt_hex("admin123", "f87e43f9");
@@ -315,22 +337,10 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_verify_and_bad_headers_say_why() {
-        let meta: Arc<dyn MetaStore> = Arc::new(kxy_id::MemoryMetaStore::new());
-        let auth = Auth::new(
-            meta.clone(),
-            AuthSettings {
-                bcrypt_cost: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        let meta = memory();
+        let auth = auth_with(meta.clone(), fast()).await;
         let token = auth.issue("admin").unwrap();
-        assert_eq!(
-            auth.verify_header(Some(&format!("Bearer {token}")))
-                .unwrap(),
-            "admin"
-        );
+        assert_eq!(auth.verify_header(Some(&bearer(&token))).unwrap(), "admin");
         let detail = |h: Option<&str>| match auth.verify_header(h) {
             Err(ApiError::Unauthorized(d)) => d,
             other => panic!("{other:?}"),
@@ -346,51 +356,23 @@ mod tests {
         );
         assert_eq!(detail(Some("Bearer not.a.jwt")), "Invalid or expired token");
         // Another server over the same store shares the generated secret.
-        let other = Auth::new(
-            meta,
-            AuthSettings {
-                bcrypt_cost: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            other
-                .verify_header(Some(&format!("Bearer {token}")))
-                .unwrap(),
-            "admin"
-        );
+        let other = auth_with(meta, fast()).await;
+        assert_eq!(other.verify_header(Some(&bearer(&token))).unwrap(), "admin");
         // A different secret rejects it.
-        let stranger = Auth::new(
-            Arc::new(kxy_id::MemoryMetaStore::new()),
+        let stranger = auth_with(
+            memory(),
             AuthSettings {
                 jwt_secret: Some("x".into()),
-                bcrypt_cost: 10,
-                ..Default::default()
+                ..fast()
             },
         )
-        .await
-        .unwrap();
-        assert!(
-            stranger
-                .verify_header(Some(&format!("Bearer {token}")))
-                .is_err()
-        );
+        .await;
+        assert!(stranger.verify_header(Some(&bearer(&token))).is_err());
     }
 
     #[tokio::test(start_paused = true)]
     async fn repeated_failures_slow_the_next_logins_down_until_a_success() {
-        let meta: Arc<dyn MetaStore> = Arc::new(kxy_id::MemoryMetaStore::new());
-        let auth = Auth::new(
-            meta,
-            AuthSettings {
-                bcrypt_cost: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        let auth = auth_with(memory(), fast()).await;
         auth.init_user("admin", "secret123").await.unwrap();
         let mut delays = Vec::new();
         for _ in 0..8 {
@@ -412,22 +394,16 @@ mod tests {
 
     #[tokio::test]
     async fn expired_tokens_are_refused() {
-        let meta: Arc<dyn MetaStore> = Arc::new(kxy_id::MemoryMetaStore::new());
-        let auth = Auth::new(
-            meta,
+        let auth = auth_with(
+            memory(),
             AuthSettings {
                 jwt_expiry: Duration::ZERO,
-                bcrypt_cost: 10,
-                ..Default::default()
+                ..fast()
             },
         )
-        .await
-        .unwrap();
+        .await;
         let token = auth.issue("admin").unwrap();
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert!(
-            auth.verify_header(Some(&format!("Bearer {token}")))
-                .is_err()
-        );
+        assert!(auth.verify_header(Some(&bearer(&token))).is_err());
     }
 }

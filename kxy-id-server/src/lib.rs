@@ -2,19 +2,35 @@
 //!
 //! # Layout
 //!
-//! - [`run`]: serves HTTP on a listener until a shutdown future completes; the binary and
-//!   every test start the server through it.
-//! - [`open_state`]: builds the shared [`AppState`] from [`Settings`] (stores, secrets, auth).
-//! - [`spawn_scanner`]: the background table scanner, stopped when its guard is dropped.
-//! - `router`: the route table; `routes::*`: one handler per endpoint; `error`: [`ApiError`]
-//!   and how it becomes the envelope and status codes of the API; `validate`: 422 bodies;
-//!   `ui`: the embedded admin UI (`ui/`), served at `/` and every client-side route.
+//! A request goes `run` → `router` → one handler in `routes::*` → `response` or `error`.
+//! Every module, and what it holds:
+//!
+//! - this file: [`run`] serves HTTP on a listener until a shutdown future completes (the
+//!   binary and every test start the server through it); [`open_state`] builds the shared
+//!   [`AppState`] from [`Settings`] (stores, secrets, auth); [`spawn_scanner`] runs the
+//!   background table scanner, stopped when its guard is dropped.
+//! - `settings`: [`Settings`], the command line and environment.
+//! - `state`: [`AppState`], what every handler shares.
+//! - [`auth`]: the admin account, passwords (bcrypt, and the old service's DES) and tokens.
+//! - `router`: the route table, one `match` from method and path to a handler and its
+//!   [`Route`].
+//! - `route`: [`Route`], the name of every endpoint, a label in `/metrics`.
+//! - `request`: reading a request: its body, query parameters and bearer token.
+//! - `routes::*`: one handler per endpoint, a file per area (`auth`, `database`, `ops`,
+//!   `segment`).
+//! - `response`: the envelope, JSON helpers and big integers as strings.
+//! - `error`: [`ApiError`] and how it becomes the envelope and status codes of the API.
+//! - `validate`: request bodies checked field by field into 422 bodies.
+//! - `metrics`: [`Metrics`], lock-free counters rendered for Prometheus.
+//! - `ui`: the embedded admin UI (`ui/`), served at `/` and every client-side route.
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod auth;
 mod error;
 mod metrics;
+mod request;
 mod response;
+mod route;
 mod router;
 mod routes;
 mod settings;
@@ -36,6 +52,7 @@ use tokio::net::TcpListener;
 pub use auth::{Auth, AuthSettings};
 pub use error::ApiError;
 pub use metrics::Metrics;
+pub use route::Route;
 pub use settings::Settings;
 pub use state::AppState;
 

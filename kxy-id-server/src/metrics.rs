@@ -5,34 +5,11 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::route::Route;
+
 /// Upper bounds (seconds) of the allocation latency histogram.
 const BUCKETS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
-];
-
-/// Route labels; a name not listed counts as `unknown`.
-const ROUTES: [&str; 21] = [
-    "allocate",
-    "body",
-    "check_init",
-    "counters",
-    "db_add",
-    "db_add_config",
-    "db_approve",
-    "db_delete",
-    "db_discovered",
-    "db_get",
-    "db_initialize",
-    "db_list",
-    "db_update",
-    "docs",
-    "health",
-    "init_user",
-    "login",
-    "metrics",
-    "openapi",
-    "ui",
-    "unknown",
 ];
 
 /// Outcome labels; an outcome not listed counts as `internal`.
@@ -50,8 +27,8 @@ const OUTCOMES: [&str; 8] = [
 /// The server's metrics. Every update is a relaxed atomic add: no lock on the request path.
 #[derive(Debug)]
 pub struct Metrics {
-    /// Requests by route (row) and outcome (column).
-    requests: [[AtomicU64; OUTCOMES.len()]; ROUTES.len()],
+    /// Requests by route (row, [`Route::index`]) and outcome (column).
+    requests: [[AtomicU64; OUTCOMES.len()]; Route::ALL.len()],
     /// IDs handed out.
     ids: AtomicU64,
     /// Allocation latency histogram counts per bucket (+Inf last).
@@ -79,16 +56,12 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Counts one request.
-    pub fn request(&self, route: &'static str, outcome: &'static str) {
-        let r = ROUTES
-            .iter()
-            .position(|x| *x == route)
-            .unwrap_or(ROUTES.len() - 1);
+    pub fn request(&self, route: Route, outcome: &'static str) {
         let o = OUTCOMES
             .iter()
             .position(|x| *x == outcome)
             .unwrap_or(OUTCOMES.len() - 1);
-        self.requests[r][o].fetch_add(1, Ordering::Relaxed);
+        self.requests[route.index()][o].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records a successful allocation.
@@ -115,7 +88,8 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         out.push_str("# HELP kxy_id_http_requests_total HTTP requests by route and outcome.\n# TYPE kxy_id_http_requests_total counter\n");
-        for (route, row) in ROUTES.iter().zip(&self.requests) {
+        for (route, row) in Route::ALL.iter().zip(&self.requests) {
+            let route = route.as_str();
             for (outcome, n) in OUTCOMES.iter().zip(row) {
                 let n = n.load(Ordering::Relaxed);
                 if n > 0 {
@@ -169,30 +143,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_route_of_the_router_has_a_label() {
-        let router = include_str!("router.rs");
-        for label in router
-            .split('(')
-            .filter_map(|p| p.strip_prefix('"'))
-            .filter_map(|p| p.split_once("\","))
-        {
-            let name = label.0;
-            if name.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !name.is_empty() {
-                assert!(
-                    ROUTES.contains(&name),
-                    "route label {name:?} is missing from ROUTES"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn requests_render_by_route_and_outcome() {
         let m = Metrics::default();
-        m.request("allocate", "ok");
-        m.request("allocate", "ok");
-        m.request("login", "client_error");
-        m.request("not-a-route", "weird");
+        m.request(Route::Allocate, "ok");
+        m.request(Route::Allocate, "ok");
+        m.request(Route::Login, "client_error");
+        m.request(Route::Unknown, "weird");
         let text = m.render();
         assert!(
             text.contains(r#"kxy_id_http_requests_total{route="allocate",outcome="ok"} 2"#),

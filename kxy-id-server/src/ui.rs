@@ -35,9 +35,26 @@ macro_rules! asset {
     };
 }
 
-/// Everything under `/ui/`.
+/// Everything under `/ui/`. The scripts are ES modules (`index.html` loads `app.js`, which
+/// imports the rest), so each needs the `text/javascript` type; a module missing here is a
+/// failing test, not a broken page.
 const ASSETS: &[Asset] = &[
+    // The entry: routes and the top bar.
     asset!("app.js", "text/javascript; charset=utf-8"),
+    // One module per page, or per part of one.
+    asset!("login.js", "text/javascript; charset=utf-8"),
+    asset!("databases.js", "text/javascript; charset=utf-8"),
+    asset!("database.js", "text/javascript; charset=utf-8"),
+    asset!("database-form.js", "text/javascript; charset=utf-8"),
+    asset!("database-actions.js", "text/javascript; charset=utf-8"),
+    asset!("init-report.js", "text/javascript; charset=utf-8"),
+    asset!("sequences.js", "text/javascript; charset=utf-8"),
+    asset!("discovered.js", "text/javascript; charset=utf-8"),
+    asset!("counters.js", "text/javascript; charset=utf-8"),
+    // What the pages share.
+    asset!("nav.js", "text/javascript; charset=utf-8"),
+    asset!("parts.js", "text/javascript; charset=utf-8"),
+    asset!("config.js", "text/javascript; charset=utf-8"),
     asset!("api.js", "text/javascript; charset=utf-8"),
     asset!("dom.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
@@ -138,6 +155,25 @@ mod tests {
                 INDEX_HTML.contains(&format!("/ui/{name}")),
                 "index.html links {name}"
             );
+        }
+        // Every file of `ui/` is embedded, and every module is preloaded by the page.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/ui");
+        for entry in std::fs::read_dir(dir).expect("the ui directory") {
+            let name = entry.expect("a directory entry").file_name();
+            let name = name.to_str().expect("a UTF-8 file name");
+            if name == "index.html" {
+                continue;
+            }
+            assert!(
+                ASSETS.iter().any(|a| a.name == name),
+                "ui/{name} is not embedded"
+            );
+            if name.ends_with(".js") {
+                assert!(
+                    INDEX_HTML.contains(&format!("\"/ui/{name}\"")),
+                    "index.html does not load or preload {name}"
+                );
+            }
         }
         // Every module a module imports (`... from './x.js'`) is embedded.
         for asset in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {

@@ -7,8 +7,9 @@ mod common;
 
 use std::path::PathBuf;
 
+use common::business::mysql_tables;
 use common::webdriver::{Browser, ENTER, ESCAPE};
-use common::{TestServer, settings};
+use common::{TestServer, assert_unknown_paths_are_404s, settings};
 use kxy_id::testing::TestDatabase;
 use serde_json::json;
 
@@ -72,14 +73,7 @@ async fn the_ui_is_served_with_its_types_and_cache_headers() {
     let (status, _, body) = server.get_raw("/ui/missing.js", &[]).await;
     assert_eq!(status, 404);
     assert_eq!(&body[..], br#"{"detail":"Not Found"}"#);
-    assert_eq!(
-        server.call("GET", "/api/nothing", None, None).await,
-        (404, json!({"code": 404, "msg": "Not found", "data": null}))
-    );
-    assert_eq!(
-        server.call("POST", "/nothing", None, None).await,
-        (404, json!({"detail": "Not Found"}))
-    );
+    assert_unknown_paths_are_404s(&server).await;
     let (status, body) = server.call("GET", "/health", None, None).await;
     assert_eq!((status, &body["data"]["status"]), (200, &json!("healthy")));
     let (_, headers, _) = server.get_raw("/openapi.json", &[]).await;
@@ -109,19 +103,15 @@ fn screenshot_dir() -> PathBuf {
     target.join("ui-screenshots")
 }
 
+/// The usual business tables, and `t_user` with an unsigned key.
 async fn mysql_fixture(db: &TestDatabase) {
-    db.execute_mysql(&[
-        "CREATE TABLE t_order (id BIGINT PRIMARY KEY, note VARCHAR(20))".into(),
-        "INSERT INTO t_order VALUES (41, 'a'), (1234, 'b')".into(),
-        "CREATE TABLE t_user (id INT UNSIGNED PRIMARY KEY)".into(),
-        "INSERT INTO t_user VALUES (77)".into(),
-        "CREATE TABLE tp_account (ACCOUNT_ID VARCHAR(36) PRIMARY KEY)".into(),
-        "CREATE TABLE tp_keycloak_account (id VARCHAR(36) NOT NULL PRIMARY KEY, account_id VARCHAR(36) NOT NULL UNIQUE, \
-         CONSTRAINT fk_kc FOREIGN KEY (account_id) REFERENCES tp_account (ACCOUNT_ID) ON DELETE CASCADE ON UPDATE CASCADE)".into(),
-        "INSERT INTO tp_account VALUES ('0b7e8c1a-2f7d-4c55-9a55-6b1e7b0b9d11')".into(),
-        "INSERT INTO tp_keycloak_account VALUES ('5f0c0b7e-8c1a-4f7d-9c55-9a556b1e7b0b', '0b7e8c1a-2f7d-4c55-9a55-6b1e7b0b9d11')".into(),
-        "CREATE TABLE t_log (ts INT)".into(),
-    ])
+    mysql_tables(
+        db,
+        &[
+            "CREATE TABLE t_user (id INT UNSIGNED PRIMARY KEY)",
+            "INSERT INTO t_user VALUES (77)",
+        ],
+    )
     .await;
 }
 

@@ -72,7 +72,7 @@ pub(crate) async fn update(state: &AppState, guid: &str, body: &[u8]) -> ApiResu
 
 /// `DELETE /api/database/{guid}[?purge_segments=true]`: counters are kept unless purged.
 pub(crate) async fn delete(state: &AppState, guid: &str, query: Option<&str>) -> ApiResult {
-    let purge = crate::router::query_param(query, "purge_segments")
+    let purge = crate::request::query_param(query, "purge_segments")
         .is_some_and(|v| v == "true" || v == "1");
     let purged = state.service.delete_database(guid, purge).await?;
     Ok(ok(

@@ -35,8 +35,8 @@ pub(crate) async fn allocate(state: &AppState, body: &[u8]) -> ApiResult {
 
 /// `GET /api/segment/counters?system_code=..&db_name=..` (auth): every counter with its value.
 pub(crate) async fn counters(state: &AppState, query: Option<&str>) -> ApiResult {
-    let system = crate::router::query_param(query, "system_code");
-    let database = crate::router::query_param(query, "db_name");
+    let system = crate::request::query_param(query, "system_code");
+    let database = crate::request::query_param(query, "db_name");
     let list = state
         .service
         .counters(

@@ -1,7 +1,13 @@
 //! Starts in-process servers on 127.0.0.1:0 through `kxy_id_server::run`, and talks to them.
+//!
+//! Shared by every test file (each is its own crate, so any one uses only part of this):
+//! `admin` has a method per admin endpoint, `business` the business databases the server
+//! reads, `webdriver` drives headless Chromium for `tests/ui.rs`.
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod admin;
+pub mod business;
 pub mod webdriver;
 
 use std::net::SocketAddr;
@@ -175,6 +181,27 @@ impl TestServer {
         self.state.auth.issue("admin").expect("a token")
     }
 
+    /// How many counters the store holds under `prefix`.
+    pub async fn stored_counters(&self, prefix: &str) -> usize {
+        self.state
+            .service
+            .allocator()
+            .list(prefix)
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// The database password the store holds for `guid`, decrypted.
+    pub async fn stored_password(&self, guid: &str) -> String {
+        self.state
+            .service
+            .get_database(guid)
+            .await
+            .unwrap()
+            .db_password
+    }
+
     pub async fn allocate(
         &self,
         system: &str,
@@ -200,6 +227,16 @@ impl Drop for TestServer {
     }
 }
 
+/// The fields named by a 422 body's problems (`detail[].loc[1]`), in order.
+pub fn problem_fields(body: &Value) -> Vec<String> {
+    body["detail"]
+        .as_array()
+        .expect("a 422 detail list")
+        .iter()
+        .map(|d| d["loc"][1].as_str().expect("a field name").to_owned())
+        .collect()
+}
+
 /// Reads `start`/`end` that may be numbers or strings.
 pub fn int(v: &Value) -> i64 {
     match v {
@@ -207,4 +244,20 @@ pub fn int(v: &Value) -> i64 {
         Value::String(s) => s.parse().expect("numeric string"),
         other => panic!("not an integer: {other}"),
     }
+}
+
+/// Unknown paths are 404s: the envelope under `/api/`, FastAPI's `detail` elsewhere (a `GET`
+/// elsewhere is a client-side route of the admin UI, see `tests/ui.rs`).
+pub async fn assert_unknown_paths_are_404s(server: &TestServer) {
+    assert_eq!(
+        server.call("GET", "/api/nothing", None, None).await,
+        (
+            404,
+            serde_json::json!({"code": 404, "msg": "Not found", "data": null})
+        )
+    );
+    assert_eq!(
+        server.call("POST", "/nothing", None, None).await,
+        (404, serde_json::json!({"detail": "Not Found"}))
+    );
 }

@@ -1,0 +1,94 @@
+//! Reading a request: its body (bounded in size and time), its query parameters and its
+//! bearer token. A leaf module: it knows nothing of routes, so handlers and the router can
+//! both use it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use crate::error::ApiError;
+
+/// The largest request body accepted (64 KiB); larger ones get 413.
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+
+/// Whether requests with `method` carry a body worth reading.
+pub(crate) fn has_body(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+/// The whole body, at most [`MAX_BODY`] bytes, within `timeout`: a client that trickles its
+/// body in gets 408 instead of holding a connection open.
+pub(crate) async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, ApiError> {
+    let limited = Limited::new(body, MAX_BODY);
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Err(_) => Err(ApiError::handled(408, "Timed out reading the request body")),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::PayloadTooLarge),
+        Ok(Err(e)) => Err(ApiError::handled(
+            400,
+            format!("Cannot read the request body: {e}"),
+        )),
+    }
+}
+
+/// The `Authorization` header as text, if it is present and readable.
+pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The first value of `name` in a query string, percent-decoded.
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(k) == name).then(|| decode(v))
+    })
+}
+
+/// Form decoding: `+` is a space and `%XX` a byte; a malformed escape stays as it is.
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                match s
+                    .get(i + 1..i + 3)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_decoded() {
+        let q = Some("system_code=shop%20a&db_name=orders+x&purge_segments=true&bad=%zz");
+        assert_eq!(query_param(q, "system_code").as_deref(), Some("shop a"));
+        assert_eq!(query_param(q, "db_name").as_deref(), Some("orders x"));
+        assert_eq!(query_param(q, "purge_segments").as_deref(), Some("true"));
+        assert_eq!(query_param(q, "bad").as_deref(), Some("%zz"));
+        assert_eq!(query_param(q, "none"), None);
+        assert_eq!(query_param(None, "x"), None);
+    }
+}
