@@ -35,6 +35,7 @@ use crate::error::{Error, Result, redact_url};
 #[cfg(feature = "memory")]
 mod memory;
 pub mod meta;
+mod raise_log;
 #[cfg(feature = "redis")]
 mod redis;
 mod reserve;
@@ -153,7 +154,10 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
     };
     Ok(match &options.reserve {
         Some(reserve) => Store {
-            allocator: Arc::new(ReservingAllocator::new(store.allocator, reserve.clone())),
+            allocator: Arc::new(
+                ReservingAllocator::new(store.allocator, reserve.clone())
+                    .with_raise_log(store.meta.clone()),
+            ),
             meta: store.meta,
         },
         None => store,

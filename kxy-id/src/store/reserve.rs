@@ -11,6 +11,8 @@ use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result};
 use crate::key::{Segment, SegmentKey, check_count};
 use crate::policy::StepRule;
+use crate::store::meta::MetaStore;
+use crate::store::raise_log::{RaiseLog, Raised};
 
 /// How a [`ReservingAllocator`] sizes its blocks.
 #[derive(Debug, Clone)]
@@ -59,8 +61,9 @@ struct Block {
 ///   (`get` and `list` show it).
 /// * [`raise_to`](SegmentAllocator::raise_to) and [`delete`](SegmentAllocator::delete) through this
 ///   allocator drop the key's block, so IDs at or below a raised value are not handed out
-///   afterwards. A raise made through *another* server reaches this one only when its block is
-///   used up; raise through the server that allocates, or restart it, when that matters.
+///   afterwards. With [`with_raise_log`](Self::with_raise_log), every raise is logged in the
+///   store and a raise made through *another* server reaches this one's blocks within one
+///   second (the server reads the log at most once a second, before it hands out IDs).
 /// * Block sizes adapt per key like Leaf's: a block used up within `fast` doubles the next,
 ///   one lasting `slow` or longer halves it (the step rule of [`crate::policy`]), between `min_block` and `max_block`.
 #[derive(Debug)]
@@ -71,6 +74,8 @@ pub struct ReservingAllocator {
     rule: StepRule,
     /// Blocks per key, each behind its own lock so keys do not wait on each other.
     blocks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Block>>>>,
+    /// Raises made through every server sharing the store.
+    raises: Option<RaiseLog>,
 }
 
 impl ReservingAllocator {
@@ -85,7 +90,62 @@ impl ReservingAllocator {
                 options.slow,
             ),
             blocks: Mutex::new(HashMap::new()),
+            raises: None,
         }
+    }
+
+    /// Logs every raise in the store (its counters and `meta`) and follows the raises other
+    /// servers log: a raise through any server reaches this one's blocks within one second.
+    pub fn with_raise_log(mut self, meta: Arc<dyn MetaStore>) -> Self {
+        self.raises = Some(RaiseLog::new(self.inner.clone(), meta));
+        self
+    }
+
+    /// Empties the block of `key` if it still holds IDs at or below `value`.
+    async fn drop_at_or_below(&self, key: &str, value: i64) {
+        let block = self
+            .blocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned();
+        if let Some(block) = block {
+            let mut b = block.lock().await;
+            if b.next <= value {
+                b.next = 1;
+                b.end = 0;
+            }
+        }
+    }
+
+    /// Applies the raises other servers logged since the last look (at most once a second).
+    async fn follow_raises(&self) -> Result<()> {
+        let Some(log) = &self.raises else {
+            return Ok(());
+        };
+        match log.poll().await? {
+            Raised::Nothing => {}
+            Raised::Keys(keys) => {
+                for (key, value) in keys {
+                    self.drop_at_or_below(&key, value).await;
+                }
+            }
+            Raised::Everything => {
+                let blocks: Vec<_> = self
+                    .blocks
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .cloned()
+                    .collect();
+                for block in blocks {
+                    let mut b = block.lock().await;
+                    b.next = 1;
+                    b.end = 0;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The block of `key`, created empty if `create`; `None` when absent and not created.
@@ -124,6 +184,7 @@ impl SegmentAllocator for ReservingAllocator {
 
     async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
         check_count(count)?;
+        self.follow_raises().await?;
         // A key gets a block only once the store has a counter for it: requests for unknown
         // keys (the allocate endpoint needs no login) must not grow this map.
         let block = match self.block(key, false) {
@@ -170,18 +231,11 @@ impl SegmentAllocator for ReservingAllocator {
 
     async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {
         let outcome = self.inner.raise_to(key, value).await?;
-        if outcome.changed() {
-            self.forget(key).await;
-        } else {
-            // The store is ahead of `value`, but the block may still hold IDs at or below it.
-            if let Some(block) = self.block(key, false) {
-                let mut b = block.lock().await;
-                if b.next <= value {
-                    b.next = 1;
-                    b.end = 0;
-                }
-            }
+        // Even when the store was ahead, blocks (here and elsewhere) may hold IDs at or below it.
+        if let Some(log) = &self.raises {
+            log.record(key, value).await?;
         }
+        self.drop_at_or_below(key.as_str(), value).await;
         Ok(outcome)
     }
 
@@ -194,7 +248,10 @@ impl SegmentAllocator for ReservingAllocator {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<Counter>> {
-        self.inner.list(prefix).await
+        let internal = crate::store::raise_log::sequence_key();
+        let mut counters = self.inner.list(prefix).await?;
+        counters.retain(|c| c.key != internal.as_str());
+        Ok(counters)
     }
 
     async fn delete(&self, key: &SegmentKey) -> Result<bool> {
@@ -360,5 +417,41 @@ mod tests {
             &crate::testing::allocator::unique_prefix(),
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn a_raise_through_another_server_reaches_this_ones_block_within_a_second() {
+        let store = Arc::new(MemoryAllocator::new());
+        let meta: Arc<dyn MetaStore> = Arc::new(crate::MemoryMetaStore::new());
+        let a = blocks_of_1000(&store).with_raise_log(meta.clone());
+        let b = blocks_of_1000(&store).with_raise_log(meta);
+        let k = key("elsewhere");
+        store.create(&k, 0).await.unwrap();
+        assert_eq!(a.allocate(&k, 1).await.unwrap().start, 1);
+        // b reserves after a's block, then a raise to 500 goes through b (initialize there).
+        b.allocate(&k, 1).await.unwrap();
+        b.raise_to(&k, 500).await.unwrap();
+        tokio::time::sleep(crate::store::raise_log::POLL + Duration::from_millis(100)).await;
+        let next = a.allocate(&k, 1).await.unwrap();
+        assert!(next.start > 500, "{next:?} is at or below the raised value");
+        // The internal sequence counter of the log is not listed.
+        assert_eq!(a.list("").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_raises_drops_every_block() {
+        let store = Arc::new(MemoryAllocator::new());
+        let meta: Arc<dyn MetaStore> = Arc::new(crate::MemoryMetaStore::new());
+        let a = blocks_of_1000(&store).with_raise_log(meta.clone());
+        let b = blocks_of_1000(&store).with_raise_log(meta);
+        let k = key("flood");
+        store.create(&k, 0).await.unwrap();
+        a.allocate(&k, 1).await.unwrap();
+        let other = key("other");
+        for v in 0..1002 {
+            b.raise_to(&other, v).await.unwrap();
+        }
+        tokio::time::sleep(crate::store::raise_log::POLL + Duration::from_millis(100)).await;
+        assert!(a.allocate(&k, 1).await.unwrap().start > 1000);
     }
 }

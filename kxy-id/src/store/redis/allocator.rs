@@ -168,19 +168,9 @@ impl RedisAllocator {
         marks: &dyn SegmentAllocator,
         distrust: bool,
     ) -> Result<()> {
-        let run_id = match self.conn.incarnation() {
-            Some(i) if i.generation == generation => i.run_id,
-            // Redis changed while this connection was checked out: it is about to fail.
-            _ => {
-                return Err(Error::Connect {
-                    target: self.conn.target().to_owned(),
-                    reason: "Redis changed during the call".into(),
-                });
-            }
-        };
-        let marker_key = format!("{VERIFIED_PREFIX}{key}");
+        let run_id = self.run_id(generation)?;
         let marker: Option<String> = conn
-            .get(&marker_key)
+            .get(format!("{VERIFIED_PREFIX}{key}"))
             .await
             .map_err(|e| self.conn.error(e))?;
         if !distrust && marker.as_deref() == Some(run_id.as_str()) {
@@ -188,11 +178,37 @@ impl RedisAllocator {
             return Ok(());
         }
         let mark = marks.get(key).await?;
+        self.raise_to_mark(conn, &run_id, key, mark).await?;
+        self.guard.verified(key, generation, mark);
+        Ok(())
+    }
+
+    /// The `run_id` of the Redis process of `generation`.
+    fn run_id(&self, generation: u64) -> Result<String> {
+        match self.conn.incarnation() {
+            Some(i) if i.generation == generation => Ok(i.run_id),
+            // Redis changed while this connection was checked out: it is about to fail.
+            _ => Err(Error::Connect {
+                target: self.conn.target().to_owned(),
+                reason: "Redis changed during the call".into(),
+            }),
+        }
+    }
+
+    /// Raises the counter of `key` to `mark` (if any) and records in its marker that the
+    /// process `run_id` holds a counter covered by the durable marks (when the counter exists).
+    async fn raise_to_mark(
+        &self,
+        conn: &mut MultiplexedConnection,
+        run_id: &str,
+        key: &SegmentKey,
+        mark: Option<i64>,
+    ) -> Result<()> {
         let (status, raw): (String, String) = self
             .verify
             .key(Self::redis_key(key))
-            .key(&marker_key)
-            .arg(&run_id)
+            .key(format!("{VERIFIED_PREFIX}{key}"))
+            .arg(run_id)
             .arg(mark.map(|m| m.to_string()).unwrap_or_default())
             .invoke_async(conn)
             .await
@@ -203,7 +219,6 @@ impl RedisAllocator {
                 value: raw,
             });
         }
-        self.guard.verified(key, generation, mark);
         Ok(())
     }
 
@@ -436,19 +451,25 @@ impl SegmentAllocator for RedisAllocator {
         // The mark first: a value that reached the table (MAX(pk)) must survive Redis.
         let (mut conn, generation) = self.ready(key).await?;
         let value = value.max(self.floor(&mut conn).await?);
-        if let Some(marks) = self.guard.marks() {
-            let mark = marks.raise_to(key, value).await?.value();
-            self.guard.verified(key, generation, Some(mark));
-        }
-        self.raise_on(&mut conn, key, value).await
+        let Some(marks) = self.guard.marks() else {
+            return self.raise_on(&mut conn, key, value).await;
+        };
+        let mark = marks.raise_to(key, value).await?.value();
+        let outcome = self.raise_on(&mut conn, key, value).await?;
+        // The counter now exists in this process and is covered by its mark.
+        self.raise_to_mark(&mut conn, &self.run_id(generation)?, key, None)
+            .await?;
+        self.guard.verified(key, generation, Some(mark));
+        Ok(outcome)
     }
 
     async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
         check_value(value)?;
         // `ready` restores a counter that only its mark remembers, so `SET NX` below refuses it.
-        let (mut conn, _) = self.ready(key).await?;
+        let (mut conn, generation) = self.ready(key).await?;
         let value = value.max(self.floor(&mut conn).await?);
-        if let Some(marks) = self.guard.marks() {
+        let marks = self.guard.marks();
+        if let Some(marks) = marks {
             marks.raise_to(key, value).await?;
         }
         let created: bool = redis::cmd("SET")
@@ -460,6 +481,11 @@ impl SegmentAllocator for RedisAllocator {
             .map_err(|e| self.conn.error(e))?
             .is_some();
         if created {
+            if marks.is_some() {
+                // The counter now exists in this process and is covered by its mark.
+                self.raise_to_mark(&mut conn, &self.run_id(generation)?, key, None)
+                    .await?;
+            }
             Ok(())
         } else {
             Err(Error::AlreadyExists {
