@@ -71,10 +71,10 @@ pub const MAX_BLOCK: usize = u32::MAX as usize;
 pub struct IdGenerator {
     /// State shared with the background refill task.
     shared: Arc<Shared>,
-    /// Stops the refill task when the generator is dropped (declared before `background`, so
+    /// Stops the refill task when the generator is dropped (declared before `_background`, so
     /// it is dropped first).
     _refill: Refill,
-    /// Keeps the runtime that runs the fetch task alive.
+    /// Keeps the runtime that runs the refill task alive.
     _background: Arc<Background>,
 }
 
@@ -96,7 +96,7 @@ pub struct IdGeneratorBuilder {
     source: Arc<dyn SegmentSource>,
     /// Settings.
     config: GeneratorConfig,
-    /// Where the fetch task runs: `None` for a runtime thread of the generator's own.
+    /// Where the refill task runs: `None` for a runtime thread of the generator's own.
     background: Option<Arc<Background>>,
 }
 
@@ -107,7 +107,7 @@ impl IdGeneratorBuilder {
         self
     }
 
-    /// Runs the background fetch task on a caller's tokio runtime instead of a thread of the
+    /// Runs the background refill task on a caller's tokio runtime instead of a thread of the
     /// generator's own.
     ///
     /// With a current-thread runtime, call [`next_id_async`](IdGenerator::next_id_async) (not
