@@ -1,9 +1,11 @@
-//! [`GeneratorConfig`]: segment size, prefetching, waiting and retrying.
+//! [`GeneratorConfig`]: segment size, prefetching, waiting and retrying; [`RetryBackoff`], the
+//! bounds of a retry backoff, shared with the HTTP transport's settings.
 
 use std::time::Duration;
 
+use kxy_id::policy::{Backoff, StepPolicy};
+
 use crate::error::{Error, Result};
-use crate::step::StepPolicy;
 
 /// Settings of an [`IdGenerator`](crate::IdGenerator). Build with [`GeneratorConfig::default`]
 /// and the chainable setters.
@@ -29,8 +31,7 @@ pub struct GeneratorConfig {
     pub(crate) target_period: Duration,
     pub(crate) prefetch_at: f64,
     pub(crate) max_wait: Duration,
-    pub(crate) backoff_min: Duration,
-    pub(crate) backoff_max: Duration,
+    pub(crate) backoff: RetryBackoff,
 }
 
 impl Default for GeneratorConfig {
@@ -43,8 +44,7 @@ impl Default for GeneratorConfig {
             target_period: Duration::from_secs(15 * 60),
             prefetch_at: 0.2,
             max_wait: Duration::from_secs(2),
-            backoff_min: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(2),
+            backoff: RetryBackoff::new(Duration::from_millis(100), Duration::from_secs(2)),
         }
     }
 }
@@ -100,8 +100,7 @@ impl GeneratorConfig {
     /// The pause after a failed background fetch: it starts at `min` and doubles up to `max`,
     /// each pause drawn at random between half and all of it (default 100 ms .. 2 s).
     pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
-        self.backoff_min = min;
-        self.backoff_max = max;
+        self.backoff = RetryBackoff::new(min, max);
         self
     }
 
@@ -132,21 +131,49 @@ impl GeneratorConfig {
                 "target_period must be above zero".to_owned(),
             ));
         }
-        if self.backoff_min.is_zero() || self.backoff_max < self.backoff_min {
+        self.backoff.validate()
+    }
+
+    /// The step policy these settings describe (Leaf's rule, or a fixed step).
+    pub(crate) fn step_policy(&self) -> StepPolicy {
+        if !self.adaptive {
+            return StepPolicy::fixed(self.step);
+        }
+        let min = self.min_step.unwrap_or(self.step);
+        let max = self.max_step.max(self.step);
+        StepPolicy::leaf(self.step, min, max, self.target_period)
+    }
+}
+
+/// The bounds set by a `retry_backoff(min, max)` setter: the first pause and the longest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryBackoff {
+    /// The first pause.
+    min: Duration,
+    /// The longest pause.
+    max: Duration,
+}
+
+impl RetryBackoff {
+    /// The bounds as given (checked by [`validate`](Self::validate)).
+    pub(crate) fn new(min: Duration, max: Duration) -> Self {
+        RetryBackoff { min, max }
+    }
+
+    /// Checks `0 < min <= max`.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.min.is_zero() || self.max < self.min {
             return Err(Error::InvalidConfig(format!(
                 "retry_backoff needs 0 < min <= max, not {:?} .. {:?}",
-                self.backoff_min, self.backoff_max
+                self.min, self.max
             )));
         }
         Ok(())
     }
 
-    /// The step policy these settings describe.
-    pub(crate) fn step_policy(&self) -> StepPolicy {
-        let min = self.min_step.unwrap_or(self.step);
-        let max = self.max_step.max(self.step);
-        let target = self.adaptive.then_some(self.target_period);
-        StepPolicy::new(self.step, min, max, target)
+    /// A fresh backoff within these bounds (doubling, with jitter).
+    pub(crate) fn start(&self) -> Backoff {
+        Backoff::new(self.min, self.max)
     }
 }
 

@@ -25,6 +25,29 @@ use crate::source::SegmentSource;
 /// Dropping the factory drops its references; a generator still held elsewhere keeps working
 /// (and keeps the background thread) until it is dropped too.
 pub struct IdGeneratorFactory {
+    /// What every generator is made from.
+    settings: Settings,
+    /// Generators by key.
+    generators: RwLock<HashMap<SegmentKey, Arc<IdGenerator>>>,
+    /// The runtime shared by the generators.
+    background: Arc<Background>,
+}
+
+impl std::fmt::Debug for IdGeneratorFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings = &self.settings;
+        f.debug_struct("IdGeneratorFactory")
+            .field("system_code", &settings.system_code)
+            .field("db_name", &settings.db_name)
+            .field("source", &settings.source)
+            .field("table_steps", &settings.table_steps)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the generators of a factory are made from, as the builder collects it.
+#[derive(Debug)]
+struct Settings {
     /// Where segments come from.
     source: Arc<dyn SegmentSource>,
     /// The system code of every key.
@@ -35,36 +58,36 @@ pub struct IdGeneratorFactory {
     config: GeneratorConfig,
     /// Initial steps per lower-cased table name.
     table_steps: HashMap<String, i64>,
-    /// Generators by key.
-    generators: RwLock<HashMap<SegmentKey, Arc<IdGenerator>>>,
-    /// The runtime shared by the generators.
-    background: Arc<Background>,
 }
 
-impl std::fmt::Debug for IdGeneratorFactory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdGeneratorFactory")
-            .field("system_code", &self.system_code)
-            .field("db_name", &self.db_name)
-            .field("source", &self.source)
-            .field("table_steps", &self.table_steps)
-            .finish_non_exhaustive()
+impl Settings {
+    /// Checks the names and every generator's settings.
+    fn validate(&self) -> Result<()> {
+        // A key with placeholder table and field checks the system code and database name.
+        SegmentKey::new(&self.system_code, &self.db_name, "t", "f")?;
+        self.config.validate()?;
+        for (table, step) in &self.table_steps {
+            table_config(&self.config, *step)
+                .validate()
+                .map_err(|e| Error::InvalidConfig(format!("step of table {table}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The settings of the generator for `key`.
+    fn config_for(&self, key: &SegmentKey) -> GeneratorConfig {
+        match self.table_steps.get(key.table_name()) {
+            Some(step) => table_config(&self.config, *step),
+            None => self.config.clone(),
+        }
     }
 }
 
 /// Builds an [`IdGeneratorFactory`]; see [`IdGeneratorFactory::builder`].
 #[derive(Debug)]
 pub struct IdGeneratorFactoryBuilder {
-    /// Where segments come from.
-    source: Arc<dyn SegmentSource>,
-    /// The system code of every key.
-    system_code: String,
-    /// The database name of every key.
-    db_name: String,
-    /// Settings of every generator.
-    config: GeneratorConfig,
-    /// Initial steps per lower-cased table name.
-    table_steps: HashMap<String, i64>,
+    /// What every generator is made from.
+    settings: Settings,
     /// A caller's runtime, if any.
     runtime: Option<Handle>,
 }
@@ -72,13 +95,15 @@ pub struct IdGeneratorFactoryBuilder {
 impl IdGeneratorFactoryBuilder {
     /// Settings for every generator (default: [`GeneratorConfig::default`]).
     pub fn config(mut self, config: GeneratorConfig) -> Self {
-        self.config = config;
+        self.settings.config = config;
         self
     }
 
     /// The initial step for one table (for example a table that takes many more IDs).
     pub fn table_step(mut self, table_name: &str, step: i64) -> Self {
-        self.table_steps.insert(table_name.to_lowercase(), step);
+        self.settings
+            .table_steps
+            .insert(table_name.to_lowercase(), step);
         self
     }
 
@@ -90,24 +115,13 @@ impl IdGeneratorFactoryBuilder {
 
     /// Checks the names and settings and returns the factory (no generator exists yet).
     pub fn build(self) -> Result<IdGeneratorFactory> {
-        // A key with placeholder table and field checks the system code and database name.
-        SegmentKey::new(&self.system_code, &self.db_name, "t", "f")?;
-        self.config.validate()?;
-        for (table, step) in &self.table_steps {
-            table_config(&self.config, *step)
-                .validate()
-                .map_err(|e| Error::InvalidConfig(format!("step of table {table}: {e}")))?;
-        }
+        self.settings.validate()?;
         let background = match self.runtime {
             Some(handle) => Background::on(handle),
             None => Background::start("kxy-id-prefetch")?,
         };
         Ok(IdGeneratorFactory {
-            source: self.source,
-            system_code: self.system_code,
-            db_name: self.db_name,
-            config: self.config,
-            table_steps: self.table_steps,
+            settings: self.settings,
             generators: RwLock::new(HashMap::new()),
             background,
         })
@@ -131,11 +145,13 @@ impl IdGeneratorFactory {
         db_name: &str,
     ) -> IdGeneratorFactoryBuilder {
         IdGeneratorFactoryBuilder {
-            source,
-            system_code: system_code.to_owned(),
-            db_name: db_name.to_owned(),
-            config: GeneratorConfig::default(),
-            table_steps: HashMap::new(),
+            settings: Settings {
+                source,
+                system_code: system_code.to_owned(),
+                db_name: db_name.to_owned(),
+                config: GeneratorConfig::default(),
+                table_steps: HashMap::new(),
+            },
             runtime: None,
         }
     }
@@ -151,7 +167,13 @@ impl IdGeneratorFactory {
 
     /// The generator of `table_name.field_name`, created (and its first fetch started) on first use.
     pub fn generator(&self, table_name: &str, field_name: &str) -> Result<Arc<IdGenerator>> {
-        let key = SegmentKey::new(&self.system_code, &self.db_name, table_name, field_name)?;
+        let settings = &self.settings;
+        let key = SegmentKey::new(
+            &settings.system_code,
+            &settings.db_name,
+            table_name,
+            field_name,
+        )?;
         if let Some(generator) = self
             .generators
             .read()
@@ -167,13 +189,9 @@ impl IdGeneratorFactory {
         if let Some(generator) = generators.get(&key) {
             return Ok(generator.clone());
         }
-        let config = match self.table_steps.get(key.table_name()) {
-            Some(step) => table_config(&self.config, *step),
-            None => self.config.clone(),
-        };
         let generator = Arc::new(
-            IdGenerator::builder(self.source.clone(), key.clone())
-                .config(config)
+            IdGenerator::builder(settings.source.clone(), key.clone())
+                .config(settings.config_for(&key))
                 .background(self.background.clone())
                 .build()?,
         );

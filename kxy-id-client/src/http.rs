@@ -11,15 +11,13 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use kxy_id::wire::{ALLOCATE_PATH, AllocateRequest, parse_allocate_answer};
 use kxy_id::{Segment, SegmentKey};
 
-use crate::envelope::parse_allocate_response;
+use crate::config::RetryBackoff;
+use crate::envelope::answer_error;
 use crate::error::{Error, Result};
-use crate::generator::jitter;
 use crate::source::SegmentSource;
-
-/// The path of the allocation endpoint, below a base URL.
-const ALLOCATE_PATH: &str = "/api/segment/allocate";
 
 /// Settings of an [`HttpSource`].
 ///
@@ -41,10 +39,8 @@ pub struct HttpConfig {
     request_timeout: Duration,
     /// Attempts per fetch.
     attempts: u32,
-    /// First pause between rounds of attempts.
-    backoff_min: Duration,
-    /// Longest pause.
-    backoff_max: Duration,
+    /// Pauses between rounds of attempts.
+    backoff: RetryBackoff,
     /// How long an idle keep-alive connection is kept.
     pool_idle_timeout: Duration,
     /// Largest body read.
@@ -63,8 +59,7 @@ impl HttpConfig {
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(5),
             attempts: 4,
-            backoff_min: Duration::from_millis(50),
-            backoff_max: Duration::from_secs(1),
+            backoff: RetryBackoff::new(Duration::from_millis(50), Duration::from_secs(1)),
             pool_idle_timeout: Duration::from_secs(90),
             max_body_bytes: 64 * 1024,
         }
@@ -92,8 +87,7 @@ impl HttpConfig {
     /// The pause after a round of failed attempts: starts at `min`, doubles up to `max`, and is
     /// drawn between half and all of that.
     pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
-        self.backoff_min = min;
-        self.backoff_max = max;
+        self.backoff = RetryBackoff::new(min, max);
         self
     }
 
@@ -171,12 +165,7 @@ impl HttpSource {
                 "timeouts must be above zero".to_owned(),
             ));
         }
-        if config.backoff_min.is_zero() || config.backoff_max < config.backoff_min {
-            return Err(Error::InvalidConfig(format!(
-                "retry_backoff needs 0 < min <= max, not {:?} .. {:?}",
-                config.backoff_min, config.backoff_max
-            )));
-        }
+        config.backoff.validate()?;
         let endpoints = config
             .base_urls
             .iter()
@@ -231,32 +220,23 @@ impl HttpSource {
                 url: endpoint.url.clone(),
                 after: self.config.request_timeout,
             })??;
-        parse_allocate_response(&endpoint.url, status, &body)
+        parse_allocate_answer(status, &body).map_err(|failure| answer_error(&endpoint.url, failure))
     }
 }
 
 #[async_trait]
 impl SegmentSource for HttpSource {
     async fn fetch(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
-        let body = Bytes::from(
-            serde_json::json!({
-                "system_code": key.system_code(),
-                "db_name": key.db_name(),
-                "table_name": key.table_name(),
-                "field_name": key.field_name(),
-                "segment_count": count,
-            })
-            .to_string(),
-        );
+        let request = AllocateRequest::new(key, count);
+        let body = Bytes::from(serde_json::to_vec(&request).expect("a request serializes"));
         let n = self.endpoints.len();
         let first = self.preferred.load(Ordering::Relaxed) % n;
-        let mut backoff = self.config.backoff_min;
+        let mut backoff = self.config.backoff.start();
         let mut last_error = None;
         for attempt in 0..self.config.attempts as usize {
             if attempt > 0 && attempt % n == 0 {
                 // A whole round failed: pause before trying the servers again.
-                tokio::time::sleep(jitter(backoff)).await;
-                backoff = backoff.saturating_mul(2).min(self.config.backoff_max);
+                tokio::time::sleep(backoff.next_pause()).await;
             }
             let index = (first + attempt) % n;
             match self.attempt(&self.endpoints[index], &body).await {

@@ -7,16 +7,21 @@
 //!
 //! # Layout
 //!
-//! - [`IdGenerator`] (`generator`): the generator, its builder and [`Snapshot`]; the slow path
-//!   (switching segments, waiting with a deadline) and the background fetch task.
+//! - [`IdGenerator`] (`generator`): the public generator, its builder and [`Snapshot`].
+//! - `shared`: what a generator and its refill task share; the slow path (claiming with waits,
+//!   switching to the buffered segment, waiting with a deadline).
+//! - `refill`: the background task that fetches the next segment (adaptive step, retries with
+//!   backoff) and checks every segment before it is served.
 //! - `buffer`: the lock-free current segment (a seqlock-published segment plus an atomic
 //!   cursor) and the argument why no ID is handed out twice.
-//! - [`GeneratorConfig`] (`config`) and the adaptive step (`step`, Leaf's rule).
-//! - [`SegmentSource`] (`source`): where segments come from; [`AllocatorSource`] (embedded, over
-//!   any [`kxy_id::SegmentAllocator`]) and [`HttpSource`] with [`HttpConfig`] (`http`, feature
-//!   `http`: a kxy-id server, failover and retries; `envelope` reads the server's answers).
-//! - [`IdGeneratorFactory`] (`factory`): generators for many tables of one system and database.
 //! - [`IdBlock`] (`block`): blocks of IDs from [`IdGenerator::next_ids`].
+//! - [`GeneratorConfig`] (`config`): the settings, and the retry bounds shared with
+//!   [`HttpConfig`]; the step rule and backoff themselves are [`kxy_id::policy`]'s.
+//! - [`SegmentSource`] (`source`): where segments come from; [`AllocatorSource`] (embedded, over
+//!   any [`kxy_id::SegmentAllocator`]).
+//! - [`HttpSource`] with [`HttpConfig`] (`http`, feature `http`): a kxy-id server, failover and
+//!   retries, speaking [`kxy_id::wire`]; `envelope` turns the server's failures into [`Error`]s.
+//! - [`IdGeneratorFactory`] (`factory`): generators for many tables of one system and database.
 //! - `background`: the runtime thread that runs fetches for synchronous users.
 //! - [`Error`] (`error`): the one error type.
 //!
@@ -68,8 +73,9 @@ mod factory;
 mod generator;
 #[cfg(feature = "http")]
 mod http;
+mod refill;
+mod shared;
 mod source;
-mod step;
 
 pub use block::IdBlock;
 pub use config::GeneratorConfig;

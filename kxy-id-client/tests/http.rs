@@ -561,29 +561,19 @@ async fn real_servers_sharing_a_store_fail_over_without_repeating_ids() {
         )
         .unwrap(),
     );
-    let mut ids = {
+    // A thousand IDs taken on a blocking thread, as synchronous callers take them.
+    let take_1000 = || {
         let generator = generator.clone();
         tokio::task::spawn_blocking(move || {
             (0..1_000)
                 .map(|_| generator.next_id().unwrap())
                 .collect::<Vec<_>>()
         })
-        .await
-        .unwrap()
     };
+    let mut ids = take_1000().await.unwrap();
     drop(first); // the first server stops; the client moves to the second
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let more = {
-        let generator = generator.clone();
-        tokio::task::spawn_blocking(move || {
-            (0..1_000)
-                .map(|_| generator.next_id().unwrap())
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap()
-    };
-    ids.extend(more);
+    ids.extend(take_1000().await.unwrap());
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     common::assert_unique(ids);
     assert!(second.counter(&key).await.unwrap() >= 2_000);

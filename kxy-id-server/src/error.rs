@@ -1,9 +1,10 @@
 //! The one error type of the server, and how each becomes a response.
 
 use http::{Response, StatusCode};
+use kxy_id::wire::{Envelope, ErrorCode};
 use serde_json::{Value, json};
 
-use crate::response::{Body, fail, json_response};
+use crate::response::{Body, envelope_response, fail, json_response};
 
 /// Everything a handler can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -12,8 +13,8 @@ pub enum ApiError {
     /// A handled failure: HTTP 200 with `code` and `msg` in the envelope.
     #[error("{code}: {msg}")]
     Handled {
-        /// The HTTP-like code (400, 401, 404, 409, 500, 503).
-        code: u16,
+        /// The envelope's code (400, 401, 404, 408, 409, 500, 503).
+        code: ErrorCode,
         /// The message for humans.
         msg: String,
     },
@@ -41,10 +42,10 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A handled failure.
-    pub fn handled(code: u16, msg: impl Into<String>) -> Self {
+    /// A handled failure (`code` as an [`ErrorCode`] or its number).
+    pub fn handled(code: impl Into<ErrorCode>, msg: impl Into<String>) -> Self {
         ApiError::Handled {
-            code,
+            code: code.into(),
             msg: msg.into(),
         }
     }
@@ -52,7 +53,7 @@ impl ApiError {
     /// The outcome label for metrics.
     pub fn outcome(&self) -> &'static str {
         match self {
-            ApiError::Handled { code, .. } if *code < 500 => "client_error",
+            ApiError::Handled { code, .. } if !code.is_server_error() => "client_error",
             ApiError::Handled { .. } => "server_error",
             ApiError::Unprocessable(_) => "invalid",
             ApiError::Unauthorized(_) => "unauthorized",
@@ -72,9 +73,9 @@ impl ApiError {
             ApiError::Unauthorized(detail) => {
                 json_response(StatusCode::UNAUTHORIZED, json!({"detail": detail}))
             }
-            ApiError::NoRoute { api: true } => json_response(
+            ApiError::NoRoute { api: true } => envelope_response(
                 StatusCode::NOT_FOUND,
-                json!({"code": 404, "msg": "Not found", "data": null}),
+                Envelope::<Value>::bare(ErrorCode::NotFound, "Not found"),
             ),
             ApiError::NoRoute { api: false } => {
                 json_response(StatusCode::NOT_FOUND, json!({"detail": "Not Found"}))
@@ -89,9 +90,9 @@ impl ApiError {
             ),
             ApiError::Internal(reason) => {
                 tracing::error!(%reason, "internal error");
-                json_response(
+                envelope_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({"code": 500, "msg": "Internal Server Error", "data": null}),
+                    Envelope::<Value>::bare(ErrorCode::Internal, "Internal Server Error"),
                 )
             }
         }
@@ -104,16 +105,19 @@ impl From<kxy_id::Error> for ApiError {
     fn from(e: kxy_id::Error) -> Self {
         use kxy_id::Error as E;
         match &e {
-            E::KeyNotFound { .. } | E::NotFound(_) => ApiError::handled(404, e.to_string()),
-            E::AlreadyExists { key } => {
-                ApiError::handled(409, format!("Configuration already exists for {key}"))
+            E::KeyNotFound { .. } | E::NotFound(_) => {
+                ApiError::handled(ErrorCode::NotFound, e.to_string())
             }
-            E::Busy(msg) => ApiError::handled(503, msg.clone()),
-            E::Connect { .. } => ApiError::handled(503, e.to_string()),
+            E::AlreadyExists { key } => ApiError::handled(
+                ErrorCode::Conflict,
+                format!("Configuration already exists for {key}"),
+            ),
+            E::Busy(msg) => ApiError::handled(ErrorCode::Unavailable, msg.clone()),
+            E::Connect { .. } => ApiError::handled(ErrorCode::Unavailable, e.to_string()),
             E::CorruptCounter { .. } | E::OutOfRange(_) | E::Unsupported(_) => {
-                ApiError::handled(500, e.to_string())
+                ApiError::handled(ErrorCode::Internal, e.to_string())
             }
-            _ if e.is_bad_input() => ApiError::handled(400, e.to_string()),
+            _ if e.is_bad_input() => ApiError::handled(ErrorCode::BadRequest, e.to_string()),
             _ => ApiError::Internal(e.to_string()),
         }
     }

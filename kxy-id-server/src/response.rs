@@ -1,36 +1,15 @@
-//! Response bodies: the envelope, JSON helpers and big integers as strings.
+//! Response bodies: JSON (in the envelope of [`kxy_id::wire`], big integers as strings) and
+//! fixed assets.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
+use kxy_id::wire::{Envelope, ErrorCode, stringify_big_integers};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The body type of every response.
 pub(crate) type Body = Full<Bytes>;
-
-/// The largest integer a JavaScript number holds exactly (2^53 − 1).
-const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
-
-/// Replaces every integer outside ±(2^53 − 1) with its decimal string, anywhere in `value`,
-/// so JavaScript clients keep every digit.
-pub(crate) fn stringify_big_integers(value: &mut Value) {
-    match value {
-        Value::Number(n) => {
-            let big = match (n.as_i64(), n.as_u64()) {
-                (Some(i), _) => !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i),
-                (None, Some(_)) => true,
-                _ => false,
-            };
-            if big {
-                *value = Value::String(n.to_string());
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(stringify_big_integers),
-        Value::Object(map) => map.values_mut().for_each(stringify_big_integers),
-        _ => {}
-    }
-}
 
 /// A JSON response with `status`.
 pub(crate) fn json_response(status: StatusCode, mut body: Value) -> Response<Body> {
@@ -45,21 +24,23 @@ pub(crate) fn json_response(status: StatusCode, mut body: Value) -> Response<Bod
     response
 }
 
+/// `envelope` as a JSON response with `status`.
+pub(crate) fn envelope_response<T: Serialize>(
+    status: StatusCode,
+    envelope: Envelope<T>,
+) -> Response<Body> {
+    let body = serde_json::to_value(envelope).expect("response data serializes");
+    json_response(status, body)
+}
+
 /// HTTP 200 with `{"code": 0, "msg": msg, "data": data, "traceId": null}`.
 pub(crate) fn ok(msg: impl Into<String>, data: impl Serialize) -> Response<Body> {
-    let data = serde_json::to_value(data).expect("response data serializes");
-    json_response(
-        StatusCode::OK,
-        json!({"code": 0, "msg": msg.into(), "data": data, "traceId": null}),
-    )
+    envelope_response(StatusCode::OK, Envelope::ok(msg, data))
 }
 
 /// HTTP 200 with a handled failure: `{"code": code, "msg": msg, "data": null, "traceId": null}`.
-pub(crate) fn fail(code: u16, msg: impl Into<String>) -> Response<Body> {
-    json_response(
-        StatusCode::OK,
-        json!({"code": code, "msg": msg.into(), "data": null, "traceId": null}),
-    )
+pub(crate) fn fail(code: ErrorCode, msg: impl Into<String>) -> Response<Body> {
+    envelope_response(StatusCode::OK, Envelope::<Value>::fail(code, msg))
 }
 
 /// A response with a fixed body and content type (UI assets, metrics, docs).
@@ -78,17 +59,33 @@ pub(crate) fn static_response(
 
 #[cfg(test)]
 mod tests {
+    use http_body_util::BodyExt;
+
     use super::*;
 
-    #[test]
-    fn only_integers_past_2_53_become_strings() {
-        let mut v = json!({"a": 9007199254740991i64, "b": 9007199254740992i64, "c": [-9007199254740992i64, 1, 1.5],
-                           "d": {"end": i64::MAX}, "e": u64::MAX});
-        stringify_big_integers(&mut v);
+    async fn text(response: Response<Body>) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn envelopes_keep_big_integers_as_strings() {
+        let body = text(ok(
+            "m",
+            kxy_id::Segment {
+                start: 1,
+                end: i64::MAX,
+            },
+        ))
+        .await;
         assert_eq!(
-            v,
-            json!({"a": 9007199254740991i64, "b": "9007199254740992", "c": ["-9007199254740992", 1, 1.5],
-                   "d": {"end": "9223372036854775807"}, "e": "18446744073709551615"})
+            body,
+            r#"{"code":0,"data":{"end":"9223372036854775807","start":1},"msg":"m","traceId":null}"#
+        );
+        let body = text(fail(ErrorCode::Other(408), "slow")).await;
+        assert_eq!(
+            body,
+            r#"{"code":408,"data":null,"msg":"slow","traceId":null}"#
         );
     }
 }

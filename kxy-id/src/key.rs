@@ -7,10 +7,10 @@ use crate::error::{Error, Result};
 /// The longest a key part (system code, database, table or field name) may be, in characters.
 ///
 /// Every backend stores keys of `4 * MAX_PART_CHARS + 3` characters.
-pub(crate) const MAX_PART_CHARS: usize = 128;
+pub const MAX_PART_CHARS: usize = 128;
 
 /// The longest a whole key (`system:db:table:field`) may be, in characters.
-pub(crate) const MAX_KEY_CHARS: usize = 4 * MAX_PART_CHARS + 3;
+pub const MAX_KEY_CHARS: usize = 4 * MAX_PART_CHARS + 3;
 
 /// Names one counter: `{system_code}:{db_name}:{table_name}:{field_name}`, lower-cased.
 ///

@@ -2,35 +2,49 @@
 
 use std::time::Instant;
 
-use kxy_id::SegmentKey;
-use serde_json::json;
+use kxy_id::wire::{AllocateRequest, DEFAULT_SEGMENT_COUNT, MAX_FIELD_CHARS, field};
 
 use crate::error::{ApiError, ApiResult};
 use crate::response::ok;
 use crate::state::AppState;
 use crate::validate::Fields;
 
-/// `POST /api/segment/allocate`
+/// `POST /api/segment/allocate` ([`kxy_id::wire::ALLOCATE_PATH`]).
 pub(crate) async fn allocate(state: &AppState, body: &[u8]) -> ApiResult {
-    let mut f = Fields::parse(body)?;
-    let system_code = f.string("system_code", 0, 10_000);
-    let db_name = f.string("db_name", 0, 10_000);
-    let table_name = f.string("table_name", 0, 10_000);
-    let field_name = f.string("field_name", 0, 10_000);
-    let count = f.int("segment_count", 1, i64::MAX, Some(10_000));
-    f.finish()?;
-    let key = SegmentKey::new(&system_code, &db_name, &table_name, &field_name)?;
+    let request = read_allocate(body)?;
+    // Parts too long for a key are refused here with the key's own message (400), not as 422.
+    let key = request.key()?;
     let started = Instant::now();
     let segment = state
         .service
-        .allocate(&key, count)
+        .allocate(&key, request.segment_count)
         .await
         .map_err(ApiError::from)?;
     state.metrics.allocated(segment.len(), started.elapsed());
     Ok(ok(
         format!("Allocated segment: {} to {}", segment.start, segment.end),
-        json!({"start": segment.start, "end": segment.end}),
+        segment,
     ))
+}
+
+/// Reads an [`AllocateRequest`] field by field, so that every problem is named in the 422.
+fn read_allocate(body: &[u8]) -> Result<AllocateRequest, ApiError> {
+    let mut f = Fields::parse(body)?;
+    // Fields are read (and their problems listed) in the order of the request type.
+    let request = AllocateRequest {
+        system_code: f.string(field::SYSTEM_CODE, 0, MAX_FIELD_CHARS),
+        db_name: f.string(field::DB_NAME, 0, MAX_FIELD_CHARS),
+        table_name: f.string(field::TABLE_NAME, 0, MAX_FIELD_CHARS),
+        field_name: f.string(field::FIELD_NAME, 0, MAX_FIELD_CHARS),
+        segment_count: f.int(
+            field::SEGMENT_COUNT,
+            1,
+            i64::MAX,
+            Some(DEFAULT_SEGMENT_COUNT),
+        ),
+    };
+    f.finish()?;
+    Ok(request)
 }
 
 /// `GET /api/segment/counters?system_code=..&db_name=..` (auth): every counter with its value.
