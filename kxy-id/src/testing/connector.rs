@@ -17,9 +17,10 @@ use crate::config::{DatabaseConfig, DbType};
 use crate::connector::{DbConnector, SkipReason, TableClass, closing_quote, is_integer_type};
 use crate::error::Error;
 use crate::key::SegmentKey;
-use crate::service::initialize::{
-    databases_to_scan, discover, initialize, missing_table_or_field_message, seed_key,
-};
+use crate::service::discovery::discover;
+use crate::service::initialize::initialize;
+use crate::service::scan::databases_to_scan;
+use crate::service::seed::{missing_table_or_field_message, seed_key};
 
 /// What the connector must report for one fixture table.
 #[derive(Debug, Clone, PartialEq, Eq)]
