@@ -320,8 +320,6 @@ impl DbConnector for MssqlConnector {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::testing::connector as check;
     use crate::testing::{database_config_from_url, unique_name};
@@ -395,23 +393,21 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_server_names_the_host_and_hides_the_password() {
-        let config = check::config(DbType::SqlServer, "127.0.0.1:1", "sa", "pw-secret", None);
-        let options = ConnectorOptions {
-            connect_timeout: Duration::from_secs(2),
+        check::silent_server_is_a_connect_error(DbType::SqlServer, MssqlConnector::new).await;
+    }
+
+    /// Test servers use the self-signed certificate SQL Server generates.
+    fn trusting() -> ConnectorOptions {
+        ConnectorOptions {
+            trust_server_certificate: true,
             ..ConnectorOptions::default()
-        };
-        let c = MssqlConnector::new(&config, &options).unwrap();
-        check::unreachable_server_is_a_connect_error(&c, "127.0.0.1:1", "pw-secret").await;
+        }
     }
 
     /// Runs `statements` on the server of `url` (one batch each), in `database` if given.
     async fn execute(url: &str, database: Option<&str>, statements: &[String]) {
         let cfg = database_config_from_url(url, DbType::SqlServer, database);
-        let options = ConnectorOptions {
-            trust_server_certificate: true,
-            ..ConnectorOptions::default()
-        };
-        let c = MssqlConnector::new(&cfg, &options).unwrap();
+        let c = MssqlConnector::new(&cfg, &trusting()).unwrap();
         let mut client = c.connect().await.expect("connect to SQL Server");
         for sql in statements {
             let result = match client.simple_query(sql.as_str()).await {
@@ -434,19 +430,9 @@ mod tests {
         execute(&url, None, &[format!("CREATE DATABASE [{name}]")]).await;
         let fixture = check::Fixture::mssql();
         execute(&url, Some(&name), &fixture.ddl).await;
-        let config = database_config_from_url(&url, DbType::SqlServer, Some(&name));
-        let options = ConnectorOptions {
-            trust_server_certificate: true,
-            ..ConnectorOptions::default()
-        };
-        let connector = MssqlConnector::new(&config, &options).unwrap();
-        let (allocators, _dir) = check::allocators_for_tests().await;
-        check::run_all(&config, &connector, &fixture, &allocators).await;
-        let all = database_config_from_url(&url, DbType::SqlServer, None);
-        let wide = MssqlConnector::new(&all, &options).unwrap();
-        check::system_databases_are_hidden(&wide, &name).await;
-        drop(connector);
-        drop(wide);
+        let connectors =
+            check::conforms(&url, &name, &fixture, &trusting(), MssqlConnector::new).await;
+        drop(connectors);
         execute(
             &url,
             None,

@@ -232,8 +232,8 @@ impl DbConnector for MySqlConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TestDatabase;
     use crate::testing::connector as check;
-    use crate::testing::{TestDatabase, database_config_from_url};
 
     #[test]
     fn max_statement_quotes_every_name() {
@@ -250,13 +250,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_server_names_the_host_and_hides_the_password() {
-        let config = check::config(DbType::MySql, "127.0.0.1:1", "root", "pw-secret", None);
-        let options = ConnectorOptions {
-            connect_timeout: Duration::from_secs(2),
-            ..ConnectorOptions::default()
-        };
-        let c = MySqlConnector::new(&config, &options).unwrap();
-        check::unreachable_server_is_a_connect_error(&c, "127.0.0.1:1", "pw-secret").await;
+        check::silent_server_is_a_connect_error(DbType::MySql, MySqlConnector::new).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,15 +259,16 @@ mod tests {
             return;
         };
         let fixture = check::Fixture::mysql();
-        db.execute_mysql(&fixture.ddl).await;
-        let config = database_config_from_url(&db.server_url, DbType::MySql, Some(&db.name));
-        let connector = MySqlConnector::new(&config, &ConnectorOptions::default()).unwrap();
-        let (allocators, _dir) = check::allocators_for_tests().await;
-        check::run_all(&config, &connector, &fixture, &allocators).await;
-        // Without db_name every user database is visible and the system ones are not.
-        let all = database_config_from_url(&db.server_url, DbType::MySql, None);
-        let wide = MySqlConnector::new(&all, &ConnectorOptions::default()).unwrap();
-        check::system_databases_are_hidden(&wide, &db.name).await;
-        db.drop_mysql().await;
+        db.execute(&fixture.ddl).await;
+        let options = ConnectorOptions::default();
+        check::conforms(
+            &db.server_url,
+            &db.name,
+            &fixture,
+            &options,
+            MySqlConnector::new,
+        )
+        .await;
+        db.remove().await;
     }
 }

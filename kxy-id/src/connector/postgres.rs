@@ -234,8 +234,8 @@ impl DbConnector for PgConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TestDatabase;
     use crate::testing::connector as check;
-    use crate::testing::{TestDatabase, database_config_from_url};
 
     #[test]
     fn max_statement_quotes_every_name() {
@@ -252,13 +252,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_server_names_the_host_and_hides_the_password() {
-        let config = check::config(DbType::Postgres, "127.0.0.1:1", "u", "pw-secret", None);
-        let options = ConnectorOptions {
-            connect_timeout: Duration::from_secs(2),
-            ..ConnectorOptions::default()
-        };
-        let c = PgConnector::new(&config, &options).unwrap();
-        check::unreachable_server_is_a_connect_error(&c, "127.0.0.1:1", "pw-secret").await;
+        check::silent_server_is_a_connect_error(DbType::Postgres, PgConnector::new).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,21 +261,22 @@ mod tests {
             return;
         };
         let fixture = check::Fixture::postgres();
-        db.execute_postgres(&fixture.ddl).await;
-        let config = database_config_from_url(&db.server_url, DbType::Postgres, Some(&db.name));
-        let connector = PgConnector::new(&config, &ConnectorOptions::default()).unwrap();
-        let (allocators, _dir) = check::allocators_for_tests().await;
-        check::run_all(&config, &connector, &fixture, &allocators).await;
-        let all = database_config_from_url(&db.server_url, DbType::Postgres, None);
-        let wide = PgConnector::new(&all, &ConnectorOptions::default()).unwrap();
-        check::system_databases_are_hidden(&wide, &db.name).await;
+        db.execute(&fixture.ddl).await;
+        let options = ConnectorOptions::default();
+        let connectors = check::conforms(
+            &db.server_url,
+            &db.name,
+            &fixture,
+            &options,
+            PgConnector::new,
+        )
+        .await;
         // Close every pool so the database can be dropped.
-        for pool in connector.pools.lock().await.values() {
-            pool.close().await;
+        for connector in &connectors {
+            for pool in connector.pools.lock().await.values() {
+                pool.close().await;
+            }
         }
-        for pool in wide.pools.lock().await.values() {
-            pool.close().await;
-        }
-        db.drop_postgres().await;
+        db.remove().await;
     }
 }
