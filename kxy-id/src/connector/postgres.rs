@@ -2,17 +2,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio::sync::Mutex;
 
-use super::{
-    Column, ConnectorOptions, DbConnector, PrimaryKey, parse_max, quote_identifier, sorted,
-    sqlx_error, table_not_found, validate_identifier,
-};
+use super::catalog::{parse_max, primary_key_of, sorted};
+use super::ident::{quote_identifier, validate_identifier};
+use super::sqlx_common::{PoolError, connect_pool, sqlx_error};
+use super::{Column, ConnectorOptions, DbConnector, PrimaryKey};
 use crate::config::{DatabaseConfig, DbType, Endpoint};
 use crate::error::{Error, Result};
 
@@ -81,33 +80,18 @@ impl PgConnector {
         if let Some(pool) = pools.get(database) {
             return Ok(pool.clone());
         }
-        let timeout = self.options.connect_timeout;
-        let connecting = PgPoolOptions::new()
-            .max_connections(self.options.max_connections.max(1))
-            .min_connections(0)
-            .acquire_timeout(timeout)
-            .idle_timeout(Some(Duration::from_secs(60)))
-            .connect_with(self.connect.clone().database(database));
-        let pool = match tokio::time::timeout(timeout, connecting).await {
-            Ok(Ok(pool)) => pool,
-            Ok(Err(sqlx::Error::Database(e))) if e.code().as_deref() == Some("3D000") => {
+        let connect = self.connect.clone().database(database);
+        let pool = match connect_pool(&self.options, connect).await {
+            Ok(pool) => pool,
+            Err(PoolError::Failed(sqlx::Error::Database(e)))
+                if e.code().as_deref() == Some("3D000") =>
+            {
                 return Err(Error::NotFound(format!(
                     "database '{database}' does not exist on {}",
                     self.target()
                 )));
             }
-            Ok(Err(e)) => {
-                return Err(Error::Connect {
-                    target: format!("{}/{database}", self.target()),
-                    reason: e.to_string(),
-                });
-            }
-            Err(_) => {
-                return Err(Error::Connect {
-                    target: format!("{}/{database}", self.target()),
-                    reason: format!("no answer within {timeout:?}"),
-                });
-            }
+            Err(e) => return Err(e.into_connect(format!("{}/{database}", self.target()))),
         };
         pools.insert(database.to_owned(), pool.clone());
         Ok(pool)
@@ -175,11 +159,11 @@ impl DbConnector for PgConnector {
             .fetch_all(&pool)
             .await
             .map_err(|e| self.err(e))?;
+        // Exact names: PostgreSQL tells `Postgres` from `postgres`.
         Ok(sorted(
             names
                 .into_iter()
-                .filter(|n| !SYSTEM_DATABASES.contains(&n.as_str()))
-                .collect(),
+                .filter(|n| !SYSTEM_DATABASES.contains(&n.as_str())),
         ))
     }
 
@@ -207,17 +191,8 @@ impl DbConnector for PgConnector {
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        let columns = self.list_columns(database, table).await?;
-        if columns.is_empty() {
-            return Err(table_not_found(database, table));
-        }
-        let names = self.key_column_names(database, table).await?;
-        Ok(PrimaryKey {
-            columns: names
-                .into_iter()
-                .filter_map(|n| columns.iter().find(|c| c.name == n).cloned())
-                .collect(),
-        })
+        let key_names = self.key_column_names(database, table);
+        primary_key_of(self, database, table, key_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
