@@ -77,7 +77,7 @@ impl fmt::Display for SkipReason {
 }
 
 /// Classifies a table of a `db_type` database by its primary key.
-pub fn classify(db_type: DbType, key: &PrimaryKey) -> TableClass {
+pub(crate) fn classify(db_type: DbType, key: &PrimaryKey) -> TableClass {
     match key.columns.as_slice() {
         [] => TableClass::Skipped(SkipReason::NoPrimaryKey),
         [column] if is_integer_type(db_type, &column.ty) => TableClass::Seedable {
@@ -95,7 +95,7 @@ pub fn classify(db_type: DbType, key: &PrimaryKey) -> TableClass {
 }
 
 /// `true` when `ty`, as the dialect's catalog reports it, is an integer type.
-pub fn is_integer_type(db_type: DbType, ty: &str) -> bool {
+pub(crate) fn is_integer_type(db_type: DbType, ty: &str) -> bool {
     match db_type {
         DbType::MySql => mysql_is_integer(ty),
         DbType::Postgres => postgres_is_integer(ty),
@@ -132,7 +132,7 @@ fn split_type(ty: &str) -> (String, Option<String>, Vec<String>) {
 
 /// MySQL / MariaDB `COLUMN_TYPE`: `tinyint`, `smallint`, `mediumint`, `int`, `integer`,
 /// `bigint`, each with an optional display width and `signed`/`unsigned`/`zerofill`; `serial`.
-pub fn mysql_is_integer(ty: &str) -> bool {
+fn mysql_is_integer(ty: &str) -> bool {
     let (base, args, rest) = split_type(ty);
     let base_ok = matches!(
         base.as_str(),
@@ -148,7 +148,7 @@ pub fn mysql_is_integer(ty: &str) -> bool {
 /// PostgreSQL `format_type()` or `information_schema` names: `smallint`, `integer`, `bigint`
 /// (serial, bigserial, smallserial and identity columns report these), `int2`/`int4`/`int8`,
 /// and the `serial` names themselves.
-pub fn postgres_is_integer(ty: &str) -> bool {
+fn postgres_is_integer(ty: &str) -> bool {
     let lower = ty.trim().to_lowercase();
     matches!(
         lower.as_str(),
@@ -169,14 +169,14 @@ pub fn postgres_is_integer(ty: &str) -> bool {
 }
 
 /// SQL Server `DATA_TYPE`: `tinyint`, `smallint`, `int`, `bigint`.
-pub fn mssql_is_integer(ty: &str) -> bool {
+fn mssql_is_integer(ty: &str) -> bool {
     let lower = ty.trim().to_lowercase();
     matches!(lower.as_str(), "tinyint" | "smallint" | "int" | "bigint")
 }
 
 /// Oracle: `NUMBER(p,0)`, `NUMBER(p)`, `NUMBER(*,0)` (what `INTEGER` becomes in the catalog)
 /// and the ANSI names `INTEGER`, `INT`, `SMALLINT`. A bare `NUMBER` (any scale) is not.
-pub fn oracle_is_integer(ty: &str) -> bool {
+fn oracle_is_integer(ty: &str) -> bool {
     let (base, args, rest) = split_type(ty);
     if !rest.is_empty() {
         return false;
@@ -213,124 +213,130 @@ mod tests {
         }
     }
 
+    /// Asserts that `is_integer` accepts every type of `integers` and refuses every one of `others`.
+    fn check(is_integer: fn(&str) -> bool, integers: &[&str], others: &[&str]) {
+        for ty in integers {
+            assert!(is_integer(ty), "{ty}");
+        }
+        for ty in others {
+            assert!(!is_integer(ty), "{ty}");
+        }
+    }
+
     #[test]
     fn mysql_integer_types() {
-        for ty in [
-            "tinyint",
-            "tinyint(4)",
-            "tinyint(1)",
-            "smallint(6)",
-            "mediumint(9)",
-            "mediumint unsigned",
-            "int",
-            "int(11)",
-            "int(10) unsigned",
-            "INTEGER",
-            "bigint",
-            "bigint(20)",
-            "bigint(20) unsigned",
-            "bigint unsigned zerofill",
-            "serial",
-        ] {
-            assert!(mysql_is_integer(ty), "{ty}");
-        }
-        for ty in [
-            "varchar(36)",
-            "char(36)",
-            "decimal(20,0)",
-            "double",
-            "float",
-            "bit(1)",
-            "year",
-            "datetime",
-            "binary(16)",
-            "text",
-            "bigint(20) unsigned generated",
-            "int(x)",
-            "intx",
-        ] {
-            assert!(!mysql_is_integer(ty), "{ty}");
-        }
+        check(
+            mysql_is_integer,
+            &[
+                "tinyint",
+                "tinyint(4)",
+                "tinyint(1)",
+                "smallint(6)",
+                "mediumint(9)",
+                "mediumint unsigned",
+                "int",
+                "int(11)",
+                "int(10) unsigned",
+                "INTEGER",
+                "bigint",
+                "bigint(20)",
+                "bigint(20) unsigned",
+                "bigint unsigned zerofill",
+                "serial",
+            ],
+            &[
+                "varchar(36)",
+                "char(36)",
+                "decimal(20,0)",
+                "double",
+                "float",
+                "bit(1)",
+                "year",
+                "datetime",
+                "binary(16)",
+                "text",
+                "bigint(20) unsigned generated",
+                "int(x)",
+                "intx",
+            ],
+        );
     }
 
     #[test]
     fn postgres_integer_types() {
-        for ty in [
-            "smallint",
-            "integer",
-            "bigint",
-            "int2",
-            "int4",
-            "int8",
-            "serial",
-            "bigserial",
-            "smallserial",
-            "Integer",
-        ] {
-            assert!(postgres_is_integer(ty), "{ty}");
-        }
-        for ty in [
-            "character varying(36)",
-            "uuid",
-            "numeric(10,0)",
-            "numeric",
-            "real",
-            "double precision",
-            "text",
-            "oid",
-            "integer[]",
-        ] {
-            assert!(!postgres_is_integer(ty), "{ty}");
-        }
+        check(
+            postgres_is_integer,
+            &[
+                "smallint",
+                "integer",
+                "bigint",
+                "int2",
+                "int4",
+                "int8",
+                "serial",
+                "bigserial",
+                "smallserial",
+                "Integer",
+            ],
+            &[
+                "character varying(36)",
+                "uuid",
+                "numeric(10,0)",
+                "numeric",
+                "real",
+                "double precision",
+                "text",
+                "oid",
+                "integer[]",
+            ],
+        );
     }
 
     #[test]
     fn sql_server_integer_types() {
-        for ty in ["tinyint", "smallint", "int", "bigint", "BIGINT"] {
-            assert!(mssql_is_integer(ty), "{ty}");
-        }
-        for ty in [
-            "uniqueidentifier",
-            "varchar(36)",
-            "nvarchar(max)",
-            "decimal(18,0)",
-            "numeric(10,0)",
-            "bit",
-            "money",
-            "float",
-        ] {
-            assert!(!mssql_is_integer(ty), "{ty}");
-        }
+        check(
+            mssql_is_integer,
+            &["tinyint", "smallint", "int", "bigint", "BIGINT"],
+            &[
+                "uniqueidentifier",
+                "varchar(36)",
+                "nvarchar(max)",
+                "decimal(18,0)",
+                "numeric(10,0)",
+                "bit",
+                "money",
+                "float",
+            ],
+        );
     }
 
     #[test]
     fn oracle_integer_types() {
-        for ty in [
-            "NUMBER(10,0)",
-            "NUMBER(19, 0)",
-            "NUMBER(38)",
-            "NUMBER(*,0)",
-            "number(9,0)",
-            "INTEGER",
-            "INT",
-            "SMALLINT",
-        ] {
-            assert!(oracle_is_integer(ty), "{ty}");
-        }
-        for ty in [
-            "NUMBER",
-            "NUMBER(10,2)",
-            "NUMBER(*)",
-            "NUMBER(,0)",
-            "NUMBER(10,-2)",
-            "FLOAT(126)",
-            "BINARY_DOUBLE",
-            "VARCHAR2(36)",
-            "RAW(16)",
-            "CHAR(36)",
-        ] {
-            assert!(!oracle_is_integer(ty), "{ty}");
-        }
+        check(
+            oracle_is_integer,
+            &[
+                "NUMBER(10,0)",
+                "NUMBER(19, 0)",
+                "NUMBER(38)",
+                "NUMBER(*,0)",
+                "number(9,0)",
+                "INTEGER",
+                "INT",
+                "SMALLINT",
+            ],
+            &[
+                "NUMBER",
+                "NUMBER(10,2)",
+                "NUMBER(*)",
+                "NUMBER(,0)",
+                "NUMBER(10,-2)",
+                "FLOAT(126)",
+                "BINARY_DOUBLE",
+                "VARCHAR2(36)",
+                "RAW(16)",
+                "CHAR(36)",
+            ],
+        );
     }
 
     #[test]

@@ -8,11 +8,11 @@ use crate::config::DbType;
 use crate::error::{Error, Result};
 
 /// The longest database, table or column name accepted, in characters.
-pub const MAX_IDENTIFIER_CHARS: usize = 128;
+pub(crate) const MAX_IDENTIFIER_CHARS: usize = 128;
 
 /// The character that closes a quoted identifier in the dialect: `` ` `` for MySQL,
 /// `"` for PostgreSQL and Oracle, `]` for SQL Server.
-pub fn closing_quote(db_type: DbType) -> char {
+pub(crate) fn closing_quote(db_type: DbType) -> char {
     match db_type {
         DbType::MySql => '`',
         DbType::Postgres | DbType::Oracle => '"',
@@ -26,7 +26,7 @@ pub fn closing_quote(db_type: DbType) -> char {
 /// [`MAX_IDENTIFIER_CHARS`], one with NUL or another control character, and one holding the
 /// dialect's closing quote character (so a quoted name can never end early, whatever follows).
 /// Everything else (unicode, `-`, spaces, reserved words, mixed case) is allowed.
-pub fn validate_identifier(db_type: DbType, name: &str) -> Result<()> {
+pub(crate) fn validate_identifier(db_type: DbType, name: &str) -> Result<()> {
     let refuse = |reason: String| {
         Err(Error::InvalidIdentifier {
             name: name.to_owned(),
@@ -56,7 +56,7 @@ pub fn validate_identifier(db_type: DbType, name: &str) -> Result<()> {
 }
 
 /// Validates `name` and returns it quoted for the dialect: `` `name` ``, `"name"` or `[name]`.
-pub fn quote_identifier(db_type: DbType, name: &str) -> Result<String> {
+pub(crate) fn quote_identifier(db_type: DbType, name: &str) -> Result<String> {
     validate_identifier(db_type, name)?;
     Ok(match db_type {
         DbType::MySql => format!("`{name}`"),
@@ -68,7 +68,7 @@ pub fn quote_identifier(db_type: DbType, name: &str) -> Result<String> {
 /// Picks the real spelling of `wanted` among names read from a catalog: the exact name if it
 /// is there, otherwise the one name equal to it ignoring case. `None` when nothing matches, or
 /// when several names match ignoring case and none exactly (the choice would be a guess).
-pub fn pick_name<'a, I>(candidates: I, wanted: &str) -> Option<&'a str>
+pub(crate) fn pick_name<'a, I>(candidates: I, wanted: &str) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -102,30 +102,20 @@ mod tests {
 
     #[test]
     fn names_are_quoted_per_dialect() {
-        assert_eq!(quote_identifier(DbType::MySql, "order").unwrap(), "`order`");
-        assert_eq!(
-            quote_identifier(DbType::Postgres, "with-dash").unwrap(),
-            "\"with-dash\""
-        );
-        assert_eq!(
-            quote_identifier(DbType::Oracle, "MixedCase").unwrap(),
-            "\"MixedCase\""
-        );
-        assert_eq!(
-            quote_identifier(DbType::SqlServer, "with space").unwrap(),
-            "[with space]"
-        );
-        // Another dialect's quote character is an ordinary character.
-        assert_eq!(quote_identifier(DbType::MySql, "x\"y").unwrap(), "`x\"y`");
-        assert_eq!(
-            quote_identifier(DbType::Postgres, "a`b").unwrap(),
-            "\"a`b\""
-        );
-        assert_eq!(
-            quote_identifier(DbType::SqlServer, "a`\"b").unwrap(),
-            "[a`\"b]"
-        );
-        assert_eq!(quote_identifier(DbType::Oracle, "a]b").unwrap(), "\"a]b\"");
+        let cases = [
+            (DbType::MySql, "order", "`order`"),
+            (DbType::Postgres, "with-dash", "\"with-dash\""),
+            (DbType::Oracle, "MixedCase", "\"MixedCase\""),
+            (DbType::SqlServer, "with space", "[with space]"),
+            // Another dialect's quote character is an ordinary character.
+            (DbType::MySql, "x\"y", "`x\"y`"),
+            (DbType::Postgres, "a`b", "\"a`b\""),
+            (DbType::SqlServer, "a`\"b", "[a`\"b]"),
+            (DbType::Oracle, "a]b", "\"a]b\""),
+        ];
+        for (t, name, quoted) in cases {
+            assert_eq!(quote_identifier(t, name).unwrap(), quoted, "{t}: {name:?}");
+        }
     }
 
     #[test]

@@ -19,6 +19,20 @@
 //! Connectors connect lazily (on first use), keep their connections for later calls, and
 //! report an unreachable server as [`Error::Connect`] naming `host:port` and the cause,
 //! never the password.
+//!
+//! Per-dialect helpers (quoting, catalog rows, `MAX` text) are private to this module.
+
+// A build without any connector has the trait but nothing that quotes names or reads a
+// catalog; those helpers stay compiled (and tested) all the same.
+#![cfg_attr(
+    not(any(
+        feature = "mysql",
+        feature = "postgres",
+        feature = "mssql",
+        feature = "oracle"
+    )),
+    allow(dead_code)
+)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +42,11 @@ use async_trait::async_trait;
 use crate::config::{DatabaseConfig, DbType};
 use crate::error::{Error, Result};
 
+mod catalog;
 mod classify;
 mod ident;
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+mod sqlx_common;
 
 #[cfg(feature = "mssql")]
 mod mssql;
@@ -40,13 +57,12 @@ mod oracle;
 #[cfg(feature = "postgres")]
 mod postgres;
 
-pub use classify::{
-    Column, PrimaryKey, SkipReason, TableClass, classify, is_integer_type, mssql_is_integer,
-    mysql_is_integer, oracle_is_integer, postgres_is_integer,
-};
-pub use ident::{
-    MAX_IDENTIFIER_CHARS, closing_quote, pick_name, quote_identifier, validate_identifier,
-};
+pub use classify::{Column, PrimaryKey, SkipReason, TableClass};
+
+pub(crate) use classify::{classify, is_integer_type};
+#[cfg(any(test, feature = "test-util"))]
+pub(crate) use ident::closing_quote;
+pub(crate) use ident::{pick_name, validate_identifier};
 
 #[cfg(feature = "mssql")]
 pub use mssql::MssqlConnector;
@@ -84,9 +100,9 @@ impl Default for ConnectorOptions {
 ///
 /// Names passed in are real names, matched exactly (as the database spells them); the
 /// `find_*` methods turn a name in any case (segment keys are lower-cased) into the real one.
-/// Every name is checked with [`validate_identifier`] before use and refused with
-/// [`Error::InvalidIdentifier`] if it could break the dialect's quoting; values are always
-/// bound as parameters.
+/// Every name is checked before use and refused with [`Error::InvalidIdentifier`] if it could
+/// break the dialect's quoting (empty, longer than 128 characters, holding a control character
+/// or the dialect's closing quote); values are always bound as parameters.
 #[async_trait]
 pub trait DbConnector: Send + Sync + std::fmt::Debug {
     /// Which kind of database this connector reads.
@@ -131,21 +147,28 @@ pub trait DbConnector: Send + Sync + std::fmt::Debug {
         Ok(columns.into_iter().find(|c| c.name == column).map(|c| c.ty))
     }
 
-    /// The real name of a database named `name` in any case (see [`pick_name`]).
+    /// The real name of a database named `name` in any case: the exact spelling if there is
+    /// one, else the one name equal to it ignoring case; `None` when there is none, or several
+    /// and none exact (the choice would be a guess).
     async fn find_database(&self, name: &str) -> Result<Option<String>> {
         validate_identifier(self.db_type(), name)?;
         let all = self.list_databases().await?;
         Ok(pick_name(all.iter().map(String::as_str), name).map(str::to_owned))
     }
 
-    /// The real name of a table named `name` in any case (see [`pick_name`]).
+    /// The real name of a table named `name` in any case (chosen as by [`find_database`]).
+    ///
+    /// [`find_database`]: DbConnector::find_database
     async fn find_table(&self, database: &str, name: &str) -> Result<Option<String>> {
         validate_identifier(self.db_type(), name)?;
         let all = self.list_tables(database).await?;
         Ok(pick_name(all.iter().map(String::as_str), name).map(str::to_owned))
     }
 
-    /// The real column named `name` in any case (see [`pick_name`]), with its type.
+    /// The real column named `name` in any case (chosen as by [`find_database`]), with its
+    /// type.
+    ///
+    /// [`find_database`]: DbConnector::find_database
     async fn find_column(&self, database: &str, table: &str, name: &str) -> Result<Option<Column>> {
         validate_identifier(self.db_type(), name)?;
         let all = self.list_columns(database, table).await?;
@@ -153,7 +176,8 @@ pub trait DbConnector: Send + Sync + std::fmt::Debug {
         Ok(real.and_then(|real| all.into_iter().find(|c| c.name == real)))
     }
 
-    /// Whether a table with this primary key can seed a counter ([`classify`] for this dialect).
+    /// Whether a table with this primary key can seed a counter: a single column of one of the
+    /// dialect's integer types.
     fn classify(&self, key: &PrimaryKey) -> TableClass {
         classify(self.db_type(), key)
     }
@@ -192,106 +216,9 @@ fn unsupported(db_type: DbType) -> Error {
     ))
 }
 
-/// Reads the text of `MAX(column)` (every connector casts it to text, so any integer type
-/// and any size arrives exactly): `None` (empty table) is 0, an integer outside `i64` is
-/// [`Error::OutOfRange`], anything else a backend error.
-#[allow(dead_code)]
-pub(crate) fn parse_max(
-    backend: &'static str,
-    text: Option<&str>,
-    database: &str,
-    table: &str,
-    column: &str,
-) -> Result<i64> {
-    let Some(text) = text.map(str::trim) else {
-        return Ok(0);
-    };
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::backend_msg(
-            backend,
-            format!("MAX({column}) of {database}.{table} is {text:?}, which is not an integer"),
-        ));
-    }
-    text.parse::<i64>().map_err(|_| {
-        Error::OutOfRange(format!(
-            "MAX({column}) of table {database}.{table} is {text}, outside the range of IDs \
-             (-9223372036854775808 to 9223372036854775807); a counter cannot be seeded from it"
-        ))
-    })
-}
-
-/// Sorts and removes duplicates (catalog queries of some dialects may list a name twice).
-#[allow(dead_code)]
-pub(crate) fn sorted(mut names: Vec<String>) -> Vec<String> {
-    names.sort();
-    names.dedup();
-    names
-}
-
-/// The message of [`Error::NotFound`] for a table that does not exist.
-#[allow(dead_code)]
-pub(crate) fn table_not_found(database: &str, table: &str) -> Error {
-    Error::NotFound(format!(
-        "table '{table}' does not exist in database '{database}'"
-    ))
-}
-
-/// Maps an sqlx error of a connector: a lost or refused connection is [`Error::Connect`]
-/// naming `target`; a missing database, table or column (by SQLSTATE) is [`Error::NotFound`];
-/// anything else a backend error.
-#[cfg(any(feature = "mysql", feature = "postgres"))]
-pub(crate) fn sqlx_error(backend: &'static str, target: &str, e: sqlx::Error) -> Error {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed => Error::Connect {
-            target: target.to_owned(),
-            reason: e.to_string(),
-        },
-        sqlx::Error::Database(db) => {
-            // 42S02 / 42P01: no such table; 42S22 / 42703: no such column;
-            // 3D000: no such database (PostgreSQL). MySQL reports an unknown database as 42000
-            // with error number 1049, which the message names.
-            match db.code().as_deref() {
-                Some("42S02" | "42P01" | "42S22" | "42703" | "3D000") => {
-                    Error::NotFound(db.message().to_owned())
-                }
-                _ => Error::backend_msg(backend, db),
-            }
-        }
-        e => Error::backend(backend, e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn max_text_is_read_exactly() {
-        let p = |t: Option<&str>| parse_max("test", t, "db", "t", "id");
-        assert_eq!(p(None).unwrap(), 0);
-        assert_eq!(p(Some("0")).unwrap(), 0);
-        assert_eq!(p(Some("-5")).unwrap(), -5);
-        assert_eq!(p(Some("9007199254740993")).unwrap(), 9_007_199_254_740_993);
-        assert_eq!(p(Some("9223372036854775807")).unwrap(), i64::MAX);
-        match p(Some("18446744073709551000")) {
-            Err(Error::OutOfRange(msg)) => {
-                assert!(msg.contains("18446744073709551000"), "{msg}");
-                assert!(msg.contains("db.t") && msg.contains("MAX(id)"), "{msg}");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            p(Some("9223372036854775808")),
-            Err(Error::OutOfRange(_))
-        ));
-        assert!(matches!(p(Some("1.5")), Err(Error::Backend { .. })));
-        assert!(matches!(p(Some("abc")), Err(Error::Backend { .. })));
-        assert!(matches!(p(Some("")), Err(Error::Backend { .. })));
-    }
 
     fn config(db_type: DbType, address: &str) -> DatabaseConfig {
         DatabaseConfig {

@@ -8,10 +8,11 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use super::{
-    Column, ConnectorOptions, DbConnector, PrimaryKey, parse_max, quote_identifier, sorted,
-    table_not_found, validate_identifier,
+use super::catalog::{
+    column_from_row, parse_max, primary_key_of, single_column, sorted, user_databases,
 };
+use super::ident::{quote_identifier, validate_identifier};
+use super::{Column, ConnectorOptions, DbConnector, PrimaryKey};
 use crate::config::{DatabaseConfig, DbType, Endpoint};
 use crate::error::{Error, Result};
 
@@ -149,6 +150,18 @@ impl MssqlConnector {
             }
         }
     }
+
+    /// The names of the key columns of `table`, in key order.
+    async fn key_column_names(&self, database: &str, table: &str) -> Result<Vec<String>> {
+        let rows = self
+            .text_rows(&primary_key_sql(database)?, &[table])
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.first().and_then(|t| t.as_deref()) == Some(table))
+            .filter_map(|r| r.get(1).cloned().flatten())
+            .collect())
+    }
 }
 
 /// Maps a tiberius error: network and TLS failures are [`Error::Connect`]; a missing object
@@ -255,21 +268,12 @@ impl DbConnector for MssqlConnector {
 
     async fn list_databases(&self) -> Result<Vec<String>> {
         let rows = self.text_rows(DATABASES_SQL, &[]).await?;
-        Ok(sorted(
-            rows.into_iter()
-                .filter_map(|mut r| r.pop().flatten())
-                .filter(|n| !SYSTEM_DATABASES.iter().any(|s| s.eq_ignore_ascii_case(n)))
-                .collect(),
-        ))
+        Ok(user_databases(single_column(rows), &SYSTEM_DATABASES))
     }
 
     async fn list_tables(&self, database: &str) -> Result<Vec<String>> {
         let rows = self.text_rows(&tables_sql(database)?, &[]).await?;
-        Ok(sorted(
-            rows.into_iter()
-                .filter_map(|mut r| r.pop().flatten())
-                .collect(),
-        ))
+        Ok(sorted(single_column(rows)))
     }
 
     async fn list_columns(&self, database: &str, table: &str) -> Result<Vec<Column>> {
@@ -278,36 +282,13 @@ impl DbConnector for MssqlConnector {
         Ok(rows
             .into_iter()
             .filter(|r| r.first().and_then(|t| t.as_deref()) == Some(table))
-            .filter_map(|r| {
-                let name = r.get(1)?.clone()?;
-                let data_type = r.get(2)?.clone()?;
-                let ty = type_name(
-                    &data_type,
-                    r.get(3)?.as_deref(),
-                    r.get(4)?.as_deref(),
-                    r.get(5)?.as_deref(),
-                );
-                Some(Column { name, ty })
-            })
+            .filter_map(|r| column_from_row(r.get(1..)?, type_name))
             .collect())
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        let columns = self.list_columns(database, table).await?;
-        if columns.is_empty() {
-            return Err(table_not_found(database, table));
-        }
-        let rows = self
-            .text_rows(&primary_key_sql(database)?, &[table])
-            .await?;
-        Ok(PrimaryKey {
-            columns: rows
-                .into_iter()
-                .filter(|r| r.first().and_then(|t| t.as_deref()) == Some(table))
-                .filter_map(|r| r.get(1).cloned().flatten())
-                .filter_map(|n| columns.iter().find(|c| c.name == n).cloned())
-                .collect(),
-        })
+        let key_names = self.key_column_names(database, table);
+        primary_key_of(self, database, table, key_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
@@ -320,8 +301,6 @@ impl DbConnector for MssqlConnector {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::testing::connector as check;
     use crate::testing::{database_config_from_url, unique_name};
@@ -395,23 +374,21 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_server_names_the_host_and_hides_the_password() {
-        let config = check::config(DbType::SqlServer, "127.0.0.1:1", "sa", "pw-secret", None);
-        let options = ConnectorOptions {
-            connect_timeout: Duration::from_secs(2),
+        check::silent_server_is_a_connect_error(DbType::SqlServer, MssqlConnector::new).await;
+    }
+
+    /// Test servers use the self-signed certificate SQL Server generates.
+    fn trusting() -> ConnectorOptions {
+        ConnectorOptions {
+            trust_server_certificate: true,
             ..ConnectorOptions::default()
-        };
-        let c = MssqlConnector::new(&config, &options).unwrap();
-        check::unreachable_server_is_a_connect_error(&c, "127.0.0.1:1", "pw-secret").await;
+        }
     }
 
     /// Runs `statements` on the server of `url` (one batch each), in `database` if given.
     async fn execute(url: &str, database: Option<&str>, statements: &[String]) {
         let cfg = database_config_from_url(url, DbType::SqlServer, database);
-        let options = ConnectorOptions {
-            trust_server_certificate: true,
-            ..ConnectorOptions::default()
-        };
-        let c = MssqlConnector::new(&cfg, &options).unwrap();
+        let c = MssqlConnector::new(&cfg, &trusting()).unwrap();
         let mut client = c.connect().await.expect("connect to SQL Server");
         for sql in statements {
             let result = match client.simple_query(sql.as_str()).await {
@@ -434,19 +411,9 @@ mod tests {
         execute(&url, None, &[format!("CREATE DATABASE [{name}]")]).await;
         let fixture = check::Fixture::mssql();
         execute(&url, Some(&name), &fixture.ddl).await;
-        let config = database_config_from_url(&url, DbType::SqlServer, Some(&name));
-        let options = ConnectorOptions {
-            trust_server_certificate: true,
-            ..ConnectorOptions::default()
-        };
-        let connector = MssqlConnector::new(&config, &options).unwrap();
-        let (allocators, _dir) = check::allocators_for_tests().await;
-        check::run_all(&config, &connector, &fixture, &allocators).await;
-        let all = database_config_from_url(&url, DbType::SqlServer, None);
-        let wide = MssqlConnector::new(&all, &options).unwrap();
-        check::system_databases_are_hidden(&wide, &name).await;
-        drop(connector);
-        drop(wide);
+        let connectors =
+            check::conforms(&url, &name, &fixture, &trusting(), MssqlConnector::new).await;
+        drop(connectors);
         execute(
             &url,
             None,

@@ -1,17 +1,16 @@
 //! [`MySqlConnector`]: MySQL and MariaDB business databases.
 
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{AssertSqlSafe, MySqlPool};
 use tokio::sync::OnceCell;
 
-use super::{
-    Column, ConnectorOptions, DbConnector, PrimaryKey, parse_max, quote_identifier, sorted,
-    sqlx_error, table_not_found, validate_identifier,
-};
+use super::catalog::{parse_max, primary_key_of, sorted, user_databases};
+use super::ident::{quote_identifier, validate_identifier};
+use super::sqlx_common::{connect_pool, sqlx_error};
+use super::{Column, ConnectorOptions, DbConnector, PrimaryKey};
 use crate::config::{DatabaseConfig, DbType, Endpoint};
 use crate::error::{Error, Result};
 
@@ -69,24 +68,9 @@ impl MySqlConnector {
     async fn pool(&self) -> Result<&MySqlPool> {
         self.pool
             .get_or_try_init(|| async {
-                let timeout = self.options.connect_timeout;
-                let connecting = MySqlPoolOptions::new()
-                    .max_connections(self.options.max_connections.max(1))
-                    .min_connections(0)
-                    .acquire_timeout(timeout)
-                    .idle_timeout(Some(Duration::from_secs(60)))
-                    .connect_with(self.connect.clone());
-                match tokio::time::timeout(timeout, connecting).await {
-                    Ok(Ok(pool)) => Ok(pool),
-                    Ok(Err(e)) => Err(Error::Connect {
-                        target: self.target(),
-                        reason: e.to_string(),
-                    }),
-                    Err(_) => Err(Error::Connect {
-                        target: self.target(),
-                        reason: format!("no answer within {timeout:?}"),
-                    }),
-                }
+                connect_pool(&self.options, self.connect.clone())
+                    .await
+                    .map_err(|e| e.into_connect(self.target()))
             })
             .await
     }
@@ -119,6 +103,18 @@ impl MySqlConnector {
                 Ok(out)
             })
             .collect()
+    }
+
+    /// The names of the key columns of `table`, in key order.
+    async fn key_column_names(&self, database: &str, table: &str) -> Result<Vec<String>> {
+        let rows = self
+            .text_rows::<3>(PRIMARY_KEY_SQL, &[database, table])
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|[s, t, _]| same(s, database) && same(t, table))
+            .filter_map(|[_, _, name]| name)
+            .collect())
     }
 }
 
@@ -167,11 +163,9 @@ impl DbConnector for MySqlConnector {
 
     async fn list_databases(&self) -> Result<Vec<String>> {
         let rows = self.text_rows::<1>(DATABASES_SQL, &[]).await?;
-        Ok(sorted(
-            rows.into_iter()
-                .filter_map(|[name]| name)
-                .filter(|n| !SYSTEM_DATABASES.iter().any(|s| s.eq_ignore_ascii_case(n)))
-                .collect(),
+        Ok(user_databases(
+            rows.into_iter().filter_map(|[name]| name),
+            &SYSTEM_DATABASES,
         ))
     }
 
@@ -181,8 +175,7 @@ impl DbConnector for MySqlConnector {
         Ok(sorted(
             rows.into_iter()
                 .filter(|[schema, _]| same(schema, database))
-                .filter_map(|[_, table]| table)
-                .collect(),
+                .filter_map(|[_, table]| table),
         ))
     }
 
@@ -203,20 +196,8 @@ impl DbConnector for MySqlConnector {
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        let columns = self.list_columns(database, table).await?;
-        if columns.is_empty() {
-            return Err(table_not_found(database, table));
-        }
-        let rows = self
-            .text_rows::<3>(PRIMARY_KEY_SQL, &[database, table])
-            .await?;
-        let key = rows
-            .into_iter()
-            .filter(|[s, t, _]| same(s, database) && same(t, table))
-            .filter_map(|[_, _, name]| name)
-            .filter_map(|name| columns.iter().find(|c| c.name == name).cloned())
-            .collect();
-        Ok(PrimaryKey { columns: key })
+        let key_names = self.key_column_names(database, table);
+        primary_key_of(self, database, table, key_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
@@ -232,8 +213,8 @@ impl DbConnector for MySqlConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TestDatabase;
     use crate::testing::connector as check;
-    use crate::testing::{TestDatabase, database_config_from_url};
 
     #[test]
     fn max_statement_quotes_every_name() {
@@ -250,13 +231,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_server_names_the_host_and_hides_the_password() {
-        let config = check::config(DbType::MySql, "127.0.0.1:1", "root", "pw-secret", None);
-        let options = ConnectorOptions {
-            connect_timeout: Duration::from_secs(2),
-            ..ConnectorOptions::default()
-        };
-        let c = MySqlConnector::new(&config, &options).unwrap();
-        check::unreachable_server_is_a_connect_error(&c, "127.0.0.1:1", "pw-secret").await;
+        check::silent_server_is_a_connect_error(DbType::MySql, MySqlConnector::new).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,15 +240,16 @@ mod tests {
             return;
         };
         let fixture = check::Fixture::mysql();
-        db.execute_mysql(&fixture.ddl).await;
-        let config = database_config_from_url(&db.server_url, DbType::MySql, Some(&db.name));
-        let connector = MySqlConnector::new(&config, &ConnectorOptions::default()).unwrap();
-        let (allocators, _dir) = check::allocators_for_tests().await;
-        check::run_all(&config, &connector, &fixture, &allocators).await;
-        // Without db_name every user database is visible and the system ones are not.
-        let all = database_config_from_url(&db.server_url, DbType::MySql, None);
-        let wide = MySqlConnector::new(&all, &ConnectorOptions::default()).unwrap();
-        check::system_databases_are_hidden(&wide, &db.name).await;
-        db.drop_mysql().await;
+        db.execute(&fixture.ddl).await;
+        let options = ConnectorOptions::default();
+        check::conforms(
+            &db.server_url,
+            &db.name,
+            &fixture,
+            &options,
+            MySqlConnector::new,
+        )
+        .await;
+        db.remove().await;
     }
 }

@@ -2,17 +2,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio::sync::Mutex;
 
-use super::{
-    Column, ConnectorOptions, DbConnector, PrimaryKey, parse_max, quote_identifier, sorted,
-    sqlx_error, table_not_found, validate_identifier,
-};
+use super::catalog::{parse_max, primary_key_of, sorted};
+use super::ident::{quote_identifier, validate_identifier};
+use super::sqlx_common::{PoolError, connect_pool, sqlx_error};
+use super::{Column, ConnectorOptions, DbConnector, PrimaryKey};
 use crate::config::{DatabaseConfig, DbType, Endpoint};
 use crate::error::{Error, Result};
 
@@ -81,33 +80,18 @@ impl PgConnector {
         if let Some(pool) = pools.get(database) {
             return Ok(pool.clone());
         }
-        let timeout = self.options.connect_timeout;
-        let connecting = PgPoolOptions::new()
-            .max_connections(self.options.max_connections.max(1))
-            .min_connections(0)
-            .acquire_timeout(timeout)
-            .idle_timeout(Some(Duration::from_secs(60)))
-            .connect_with(self.connect.clone().database(database));
-        let pool = match tokio::time::timeout(timeout, connecting).await {
-            Ok(Ok(pool)) => pool,
-            Ok(Err(sqlx::Error::Database(e))) if e.code().as_deref() == Some("3D000") => {
+        let connect = self.connect.clone().database(database);
+        let pool = match connect_pool(&self.options, connect).await {
+            Ok(pool) => pool,
+            Err(PoolError::Failed(sqlx::Error::Database(e)))
+                if e.code().as_deref() == Some("3D000") =>
+            {
                 return Err(Error::NotFound(format!(
                     "database '{database}' does not exist on {}",
                     self.target()
                 )));
             }
-            Ok(Err(e)) => {
-                return Err(Error::Connect {
-                    target: format!("{}/{database}", self.target()),
-                    reason: e.to_string(),
-                });
-            }
-            Err(_) => {
-                return Err(Error::Connect {
-                    target: format!("{}/{database}", self.target()),
-                    reason: format!("no answer within {timeout:?}"),
-                });
-            }
+            Err(e) => return Err(e.into_connect(format!("{}/{database}", self.target()))),
         };
         pools.insert(database.to_owned(), pool.clone());
         Ok(pool)
@@ -175,11 +159,11 @@ impl DbConnector for PgConnector {
             .fetch_all(&pool)
             .await
             .map_err(|e| self.err(e))?;
+        // Exact names: PostgreSQL tells `Postgres` from `postgres`.
         Ok(sorted(
             names
                 .into_iter()
-                .filter(|n| !SYSTEM_DATABASES.contains(&n.as_str()))
-                .collect(),
+                .filter(|n| !SYSTEM_DATABASES.contains(&n.as_str())),
         ))
     }
 
@@ -207,17 +191,8 @@ impl DbConnector for PgConnector {
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        let columns = self.list_columns(database, table).await?;
-        if columns.is_empty() {
-            return Err(table_not_found(database, table));
-        }
-        let names = self.key_column_names(database, table).await?;
-        Ok(PrimaryKey {
-            columns: names
-                .into_iter()
-                .filter_map(|n| columns.iter().find(|c| c.name == n).cloned())
-                .collect(),
-        })
+        let key_names = self.key_column_names(database, table);
+        primary_key_of(self, database, table, key_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
@@ -234,8 +209,8 @@ impl DbConnector for PgConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TestDatabase;
     use crate::testing::connector as check;
-    use crate::testing::{TestDatabase, database_config_from_url};
 
     #[test]
     fn max_statement_quotes_every_name() {
@@ -252,13 +227,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_server_names_the_host_and_hides_the_password() {
-        let config = check::config(DbType::Postgres, "127.0.0.1:1", "u", "pw-secret", None);
-        let options = ConnectorOptions {
-            connect_timeout: Duration::from_secs(2),
-            ..ConnectorOptions::default()
-        };
-        let c = PgConnector::new(&config, &options).unwrap();
-        check::unreachable_server_is_a_connect_error(&c, "127.0.0.1:1", "pw-secret").await;
+        check::silent_server_is_a_connect_error(DbType::Postgres, PgConnector::new).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,21 +236,22 @@ mod tests {
             return;
         };
         let fixture = check::Fixture::postgres();
-        db.execute_postgres(&fixture.ddl).await;
-        let config = database_config_from_url(&db.server_url, DbType::Postgres, Some(&db.name));
-        let connector = PgConnector::new(&config, &ConnectorOptions::default()).unwrap();
-        let (allocators, _dir) = check::allocators_for_tests().await;
-        check::run_all(&config, &connector, &fixture, &allocators).await;
-        let all = database_config_from_url(&db.server_url, DbType::Postgres, None);
-        let wide = PgConnector::new(&all, &ConnectorOptions::default()).unwrap();
-        check::system_databases_are_hidden(&wide, &db.name).await;
+        db.execute(&fixture.ddl).await;
+        let options = ConnectorOptions::default();
+        let connectors = check::conforms(
+            &db.server_url,
+            &db.name,
+            &fixture,
+            &options,
+            PgConnector::new,
+        )
+        .await;
         // Close every pool so the database can be dropped.
-        for pool in connector.pools.lock().await.values() {
-            pool.close().await;
+        for connector in &connectors {
+            for pool in connector.pools.lock().await.values() {
+                pool.close().await;
+            }
         }
-        for pool in wide.pools.lock().await.values() {
-            pool.close().await;
-        }
-        db.drop_postgres().await;
+        db.remove().await;
     }
 }

@@ -1,18 +1,32 @@
-//! Seeding counters from business tables: initialize, lazy init of one key, discovery.
+//! Initialize: seeding a counter for every integer-keyed table of a configuration's
+//! database(s), with a report of what happened table by table.
 //!
-//! Every function here only ever *raises* counters ([`SegmentAllocator::raise_to`]): a
-//! counter that is ahead of a table's `MAX(pk)` (IDs handed out but not inserted yet) is left
-//! as it is, so re-initializing never hands an ID out twice.
+//! Only ever *raises* counters ([`SegmentAllocator::raise_to`]): a counter that is ahead of a
+//! table's `MAX(pk)` (IDs handed out but not inserted yet) is left as it is, so
+//! re-initializing never hands an ID out twice.
 
 use serde::Serialize;
 
+use super::IdService;
+use super::scan::{Scanned, scan};
 use crate::allocator::{RaiseOutcome, SegmentAllocator};
 use crate::config::DatabaseConfig;
-use crate::connector::{Column, DbConnector, TableClass, is_integer_type};
+use crate::connector::DbConnector;
 use crate::error::{Error, Result};
-use crate::key::SegmentKey;
 
-/// What [`initialize`] did, table by table.
+/// The result of [`IdService::initialize`]: the old service's fields plus the full report.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitializeResult {
+    /// How many keys now have a counter at least at their table's `MAX(pk)` (`segments.len()`).
+    pub initialized_count: usize,
+    /// Those keys: the ones set (created or raised), then the ones already ahead.
+    pub segments: Vec<String>,
+    /// Everything that happened, table by table.
+    #[serde(flatten)]
+    pub report: InitReport,
+}
+
+/// What initialize ([`IdService::initialize`]) did, table by table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InitReport {
     /// Counters created or raised to the table's `MAX(pk)`.
@@ -37,7 +51,7 @@ impl InitReport {
     }
 }
 
-/// A counter [`initialize`] created or raised.
+/// A counter initialize created or raised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeededKey {
     /// The segment key.
@@ -77,115 +91,6 @@ pub struct TableError {
     pub table: String,
     /// The error, in words.
     pub error: String,
-}
-
-/// A seedable table without a counter yet, found by [`discover`] (for an operator to approve).
-///
-/// Serialized as the old service's `kxy:id:discovered_tables:{guid}` members.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-pub struct DiscoveredTable {
-    /// The database (real name).
-    pub database: String,
-    /// The table (real name).
-    pub table: String,
-    /// The primary key column (real name).
-    pub primary_key: String,
-    /// The table's `MAX(pk)` when it was scanned (at least 0).
-    pub max_id: i64,
-}
-
-/// The databases a scan covers: the configured `db_name` (looked up in any case), or every
-/// non-system database the connector lists.
-pub(crate) async fn databases_to_scan(
-    config: &DatabaseConfig,
-    connector: &dyn DbConnector,
-) -> Result<Vec<String>> {
-    match config.database() {
-        Some(name) => match connector.find_database(name).await? {
-            Some(real) => Ok(vec![real]),
-            None => Err(Error::NotFound(format!(
-                "database '{name}' does not exist on {} (or the user {} cannot see it)",
-                connector.target(),
-                config.db_user
-            ))),
-        },
-        None => connector.list_databases().await,
-    }
-}
-
-/// One seedable table: where it is, its key column and the segment key it feeds.
-struct SeedableTable {
-    database: String,
-    table: String,
-    column: String,
-    key: SegmentKey,
-}
-
-/// What one table of a scan turned out to be.
-enum Scanned {
-    Seedable(SeedableTable),
-    Skipped(SkippedTable),
-}
-
-/// Walks every table of the scanned databases. A failure to reach the server is returned at
-/// once; a failure on one database or table goes to `errors` and the scan goes on.
-async fn scan(
-    config: &DatabaseConfig,
-    connector: &dyn DbConnector,
-    errors: &mut Vec<TableError>,
-) -> Result<Vec<Scanned>> {
-    let mut found = Vec::new();
-    for database in databases_to_scan(config, connector).await? {
-        let tables = match connector.list_tables(&database).await {
-            Ok(t) => t,
-            Err(e @ Error::Connect { .. }) => return Err(e),
-            Err(e) => {
-                errors.push(TableError {
-                    database: database.clone(),
-                    table: String::new(),
-                    error: e.to_string(),
-                });
-                continue;
-            }
-        };
-        for table in tables {
-            let classified = match connector.primary_key(&database, &table).await {
-                Ok(pk) => connector.classify(&pk),
-                Err(e @ Error::Connect { .. }) => return Err(e),
-                Err(e) => {
-                    errors.push(TableError {
-                        database: database.clone(),
-                        table,
-                        error: e.to_string(),
-                    });
-                    continue;
-                }
-            };
-            match classified {
-                TableClass::Seedable { column, .. } => {
-                    match SegmentKey::new(&config.system_code, &database, &table, &column) {
-                        Ok(key) => found.push(Scanned::Seedable(SeedableTable {
-                            database: database.clone(),
-                            table,
-                            column,
-                            key,
-                        })),
-                        Err(e) => errors.push(TableError {
-                            database: database.clone(),
-                            table,
-                            error: e.to_string(),
-                        }),
-                    }
-                }
-                TableClass::Skipped(reason) => found.push(Scanned::Skipped(SkippedTable {
-                    database: database.clone(),
-                    table,
-                    reason: reason.to_string(),
-                })),
-            }
-        }
-    }
-    Ok(found)
 }
 
 /// Seeds a counter for every table of the configured database(s) whose primary key is a
@@ -247,136 +152,19 @@ pub(crate) async fn initialize(
     Ok(report)
 }
 
-/// The message of [`Error::NotFound`] when the table or field of a key does not exist
-/// (the old service's wording).
-pub(crate) fn missing_table_or_field_message(key: &SegmentKey) -> String {
-    format!(
-        "Table '{}' or field '{}' does not exist in database '{}'. Please check your database schema.",
-        key.table_name(),
-        key.field_name(),
-        key.db_name()
-    )
-}
-
-/// Where a key's counter comes from: the real database, table and integer column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeySource {
-    /// The database (real name).
-    pub database: String,
-    /// The table (real name).
-    pub table: String,
-    /// The column (real name and type).
-    pub column: Column,
-}
-
-/// Finds the real database, table and column a key names (in any case, the exact spelling
-/// preferred) and checks that the column is an integer column.
-///
-/// [`Error::NotFound`] (with the old service's message) when any of them does not exist;
-/// [`Error::NotNumeric`] when the column is not of an integer type. The column need not be
-/// the primary key.
-pub(crate) async fn resolve_key(
-    connector: &dyn DbConnector,
-    key: &SegmentKey,
-) -> Result<KeySource> {
-    let missing = || Error::NotFound(missing_table_or_field_message(key));
-    let database = connector
-        .find_database(key.db_name())
-        .await?
-        .ok_or_else(missing)?;
-    let table = connector
-        .find_table(&database, key.table_name())
-        .await?
-        .ok_or_else(missing)?;
-    let column = connector
-        .find_column(&database, &table, key.field_name())
-        .await?
-        .ok_or_else(missing)?;
-    if !is_integer_type(connector.db_type(), &column.ty) {
-        return Err(Error::NotNumeric {
-            table,
-            column: column.name,
-            ty: column.ty,
-        });
+impl IdService {
+    /// Seeds every integer-keyed table of a configuration's database(s); counters only rise.
+    pub async fn initialize(&self, guid: &str) -> Result<InitializeResult> {
+        let config = self.get_database(guid).await?;
+        let connector = self.connector(&config)?;
+        let report = initialize(&config, &*connector, &*self.allocator).await?;
+        // Everything seeded is no longer "discovered".
+        self.prune_discovered(guid).await?;
+        let segments = report.seeded_keys();
+        Ok(InitializeResult {
+            initialized_count: segments.len(),
+            segments,
+            report,
+        })
     }
-    Ok(KeySource {
-        database,
-        table,
-        column,
-    })
-}
-
-/// Lazy initialization of one key (on its first allocation): finds the key's table and column
-/// ([`resolve_key`]) and raises the counter to `MAX(column)` (at least 0).
-///
-/// Nothing is written when the table or column does not exist ([`Error::NotFound`]) or the
-/// column is not an integer column ([`Error::NotNumeric`]), or when `config` belongs to
-/// another system or database (a caller's mistake, [`Error::InvalidConfig`]).
-pub(crate) async fn seed_key(
-    config: &DatabaseConfig,
-    connector: &dyn DbConnector,
-    allocator: &dyn SegmentAllocator,
-    key: &SegmentKey,
-) -> Result<RaiseOutcome> {
-    if config.system_code.to_lowercase() != key.system_code() {
-        return Err(Error::InvalidConfig(format!(
-            "key {key} does not belong to system {}",
-            config.system_code
-        )));
-    }
-    if let Some(db) = config.database()
-        && db.to_lowercase() != key.db_name()
-    {
-        return Err(Error::InvalidConfig(format!(
-            "key {key} does not belong to database {db}"
-        )));
-    }
-    let source = resolve_key(connector, key).await?;
-    let max = connector
-        .max_value(&source.database, &source.table, &source.column.name)
-        .await?;
-    allocator.raise_to(key, max.max(0)).await
-}
-
-/// Seedable tables whose key has no counter yet, with their `MAX(pk)`. Never writes.
-///
-/// Tables that fail are logged and left out; an unreachable server is an `Err`.
-pub(crate) async fn discover(
-    config: &DatabaseConfig,
-    connector: &dyn DbConnector,
-    allocator: &dyn SegmentAllocator,
-) -> Result<Vec<DiscoveredTable>> {
-    let mut errors = Vec::new();
-    let mut discovered = Vec::new();
-    for scanned in scan(config, connector, &mut errors).await? {
-        let Scanned::Seedable(t) = scanned else {
-            continue;
-        };
-        if allocator.get(&t.key).await?.is_some() {
-            continue;
-        }
-        match connector.max_value(&t.database, &t.table, &t.column).await {
-            Ok(max) => discovered.push(DiscoveredTable {
-                database: t.database,
-                table: t.table,
-                primary_key: t.column,
-                max_id: max.max(0),
-            }),
-            Err(e @ Error::Connect { .. }) => return Err(e),
-            Err(e) => errors.push(TableError {
-                database: t.database,
-                table: t.table,
-                error: e.to_string(),
-            }),
-        }
-    }
-    for e in errors {
-        tracing::warn!(
-            database = %e.database,
-            table = %e.table,
-            error = %e.error,
-            "table left out of discovery"
-        );
-    }
-    Ok(discovered)
 }

@@ -9,23 +9,18 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use oracle::Connection;
-use oracle::sql_type::ToSql;
 
-use super::{
-    Column, ConnectorOptions, DbConnector, PrimaryKey, parse_max, quote_identifier, sorted,
-    table_not_found, validate_identifier,
-};
+use super::catalog::{column_from_row, parse_max, primary_key_of, single_column, sorted};
+use super::ident::validate_identifier;
+use super::{Column, ConnectorOptions, DbConnector, PrimaryKey};
 use crate::config::{DatabaseConfig, DbType, Endpoint};
 use crate::error::{Error, Result};
 
-/// What to do when Oracle Instant Client cannot be loaded.
-pub(crate) const INSTANT_CLIENT_HELP: &str = "Oracle Instant Client is missing: the oracle connector \
-     loads it at run time. Download the \"Basic\" or \"Basic Light\" package (19c or later) for \
-     your platform from https://www.oracle.com/database/technologies/instant-client/downloads.html, \
-     unzip it (e.g. to /opt/oracle/instantclient_23_5), install libaio (libaio1 / libaio1t64 on \
-     Debian and Ubuntu), and make the directory known to the loader before starting the server: \
-     `export LD_LIBRARY_PATH=/opt/oracle/instantclient_23_5:$LD_LIBRARY_PATH` (or add it to \
-     /etc/ld.so.conf.d/ and run ldconfig; on macOS put the libraries in ~/lib)";
+mod error;
+mod sql;
+
+use error::{connect_error, map_error};
+use sql::{COLUMNS_SQL, PRIMARY_KEY_SQL, TABLES_SQL, max_sql, text_rows, type_name};
 
 /// Login data, moved into blocking tasks.
 #[derive(Clone)]
@@ -135,6 +130,15 @@ impl OracleConnector {
         .map_err(|e| Error::backend_msg("oracle", format!("the blocking task failed: {e}")))?
     }
 
+    /// The names of the key columns of `table`, in key order.
+    async fn key_column_names(&self, table: &str) -> Result<Vec<String>> {
+        let params = vec![table.to_owned()];
+        let rows = self
+            .run(move |conn| text_rows(conn, PRIMARY_KEY_SQL, &params, 1))
+            .await?;
+        Ok(single_column(rows).collect())
+    }
+
     /// Checks that `database` is the configured service (in any case).
     fn check_database(&self, database: &str) -> Result<()> {
         validate_identifier(DbType::Oracle, database)?;
@@ -147,111 +151,6 @@ impl OracleConnector {
             )))
         }
     }
-}
-
-/// An error while connecting: Instant Client missing is [`Error::Unsupported`] with
-/// [`INSTANT_CLIENT_HELP`]; anything else [`Error::Connect`].
-pub(crate) fn connect_error(target: &str, message: &str) -> Error {
-    if message.contains("DPI-1047") || message.contains("libclntsh") {
-        Error::Unsupported(format!("{INSTANT_CLIENT_HELP}. Cause: {message}"))
-    } else {
-        Error::Connect {
-            target: target.to_owned(),
-            reason: message.to_owned(),
-        }
-    }
-}
-
-/// An error of a statement: a lost connection is [`Error::Connect`]; a missing table (ORA-00942)
-/// or column (ORA-00904) [`Error::NotFound`]; the rest backend errors.
-pub(crate) fn map_error(target: &str, message: &str) -> Error {
-    const LOST: [&str; 7] = [
-        "ORA-03113",
-        "ORA-03114",
-        "ORA-03135",
-        "ORA-12170",
-        "ORA-12541",
-        "DPI-1010",
-        "DPI-1080",
-    ];
-    if message.contains("DPI-1047") {
-        connect_error(target, message)
-    } else if LOST.iter().any(|code| message.contains(code)) {
-        Error::Connect {
-            target: target.to_owned(),
-            reason: message.to_owned(),
-        }
-    } else if message.contains("ORA-00942") || message.contains("ORA-00904") {
-        Error::NotFound(message.to_owned())
-    } else {
-        Error::backend_msg("oracle", message)
-    }
-}
-
-pub(crate) const TABLES_SQL: &str = "SELECT TABLE_NAME FROM USER_TABLES \
-     WHERE NESTED = 'NO' AND SECONDARY = 'N' AND DROPPED = 'NO' \
-     AND (IOT_TYPE IS NULL OR IOT_TYPE = 'IOT')";
-pub(crate) const COLUMNS_SQL: &str = "SELECT c.COLUMN_NAME, c.DATA_TYPE, TO_CHAR(c.DATA_PRECISION), \
-     TO_CHAR(c.DATA_SCALE), TO_CHAR(c.CHAR_LENGTH) \
-     FROM USER_TAB_COLUMNS c JOIN USER_TABLES t ON t.TABLE_NAME = c.TABLE_NAME \
-     WHERE c.TABLE_NAME = :1 ORDER BY c.COLUMN_ID";
-pub(crate) const PRIMARY_KEY_SQL: &str = "SELECT cc.COLUMN_NAME FROM USER_CONSTRAINTS c \
-     JOIN USER_CONS_COLUMNS cc ON cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND cc.TABLE_NAME = c.TABLE_NAME \
-     WHERE c.CONSTRAINT_TYPE = 'P' AND c.TABLE_NAME = :1 ORDER BY cc.POSITION";
-
-/// `SELECT TO_CHAR(MAX("column")) FROM "table"` (the user's schema).
-pub(crate) fn max_sql(table: &str, column: &str) -> Result<String> {
-    let (t, c) = (
-        quote_identifier(DbType::Oracle, table)?,
-        quote_identifier(DbType::Oracle, column)?,
-    );
-    Ok(format!("SELECT TO_CHAR(MAX({c})) FROM {t}"))
-}
-
-/// A column type as declared: `NUMBER(10,0)`, `NUMBER(*,0)` (INTEGER), `NUMBER`, `VARCHAR2(36)`.
-pub(crate) fn type_name(
-    data_type: &str,
-    precision: Option<&str>,
-    scale: Option<&str>,
-    char_length: Option<&str>,
-) -> String {
-    match data_type {
-        "NUMBER" => match (precision, scale) {
-            (Some(p), Some(s)) => format!("NUMBER({p},{s})"),
-            (None, Some(s)) => format!("NUMBER(*,{s})"),
-            (Some(p), None) => format!("NUMBER({p})"),
-            (None, None) => "NUMBER".to_owned(),
-        },
-        "FLOAT" => match precision {
-            Some(p) => format!("FLOAT({p})"),
-            None => "FLOAT".to_owned(),
-        },
-        "VARCHAR2" | "NVARCHAR2" | "CHAR" | "NCHAR" => match char_length {
-            Some(n) => format!("{data_type}({n})"),
-            None => data_type.to_owned(),
-        },
-        other => other.to_owned(),
-    }
-}
-
-/// Rows of a query as text (`ncols` columns each).
-fn text_rows(
-    conn: &Connection,
-    sql: &str,
-    params: &[String],
-    ncols: usize,
-) -> oracle::Result<Vec<Vec<Option<String>>>> {
-    let params: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-    let mut out = Vec::new();
-    for row in conn.query(sql, &params)? {
-        let row = row?;
-        let mut values = Vec::with_capacity(ncols);
-        for i in 0..ncols {
-            values.push(row.get::<usize, Option<String>>(i)?);
-        }
-        out.push(values);
-    }
-    Ok(out)
 }
 
 #[async_trait]
@@ -274,11 +173,7 @@ impl DbConnector for OracleConnector {
     async fn list_tables(&self, database: &str) -> Result<Vec<String>> {
         self.check_database(database)?;
         let rows = self.run(|conn| text_rows(conn, TABLES_SQL, &[], 1)).await?;
-        Ok(sorted(
-            rows.into_iter()
-                .filter_map(|mut r| r.pop().flatten())
-                .collect(),
-        ))
+        Ok(sorted(single_column(rows)))
     }
 
     async fn list_columns(&self, database: &str, table: &str) -> Result<Vec<Column>> {
@@ -289,37 +184,14 @@ impl DbConnector for OracleConnector {
             .run(move |conn| text_rows(conn, COLUMNS_SQL, &params, 5))
             .await?;
         Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let name = r.first()?.clone()?;
-                let data_type = r.get(1)?.clone()?;
-                let ty = type_name(
-                    &data_type,
-                    r.get(2)?.as_deref(),
-                    r.get(3)?.as_deref(),
-                    r.get(4)?.as_deref(),
-                );
-                Some(Column { name, ty })
-            })
+            .iter()
+            .filter_map(|r| column_from_row(r, type_name))
             .collect())
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        let columns = self.list_columns(database, table).await?;
-        if columns.is_empty() {
-            return Err(table_not_found(database, table));
-        }
-        let params = vec![table.to_owned()];
-        let rows = self
-            .run(move |conn| text_rows(conn, PRIMARY_KEY_SQL, &params, 1))
-            .await?;
-        Ok(PrimaryKey {
-            columns: rows
-                .into_iter()
-                .filter_map(|mut r| r.pop().flatten())
-                .filter_map(|n| columns.iter().find(|c| c.name == n).cloned())
-                .collect(),
-        })
+        let key_names = self.key_column_names(table);
+        primary_key_of(self, database, table, key_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
@@ -339,64 +211,6 @@ mod tests {
     use super::*;
     use crate::testing::connector as check;
     use crate::testing::database_config_from_url;
-
-    #[test]
-    fn statements_quote_names_and_bind_values() {
-        assert_eq!(
-            max_sql("MixedCase", "Id").unwrap(),
-            "SELECT TO_CHAR(MAX(\"Id\")) FROM \"MixedCase\""
-        );
-        assert_eq!(
-            max_sql("with-dash", "select").unwrap(),
-            "SELECT TO_CHAR(MAX(\"select\")) FROM \"with-dash\""
-        );
-        assert!(COLUMNS_SQL.contains("c.TABLE_NAME = :1"));
-        assert!(
-            PRIMARY_KEY_SQL.contains("CONSTRAINT_TYPE = 'P'") && PRIMARY_KEY_SQL.contains(":1")
-        );
-        assert!(PRIMARY_KEY_SQL.ends_with("ORDER BY cc.POSITION"));
-        assert!(TABLES_SQL.starts_with("SELECT TABLE_NAME FROM USER_TABLES"));
-        for bad in ["x\"y", "x\"; DROP TABLE t; --", "", "a\0b"] {
-            assert!(matches!(
-                max_sql(bad, "id"),
-                Err(Error::InvalidIdentifier { .. })
-            ));
-            assert!(matches!(
-                max_sql("t", bad),
-                Err(Error::InvalidIdentifier { .. })
-            ));
-        }
-        assert_eq!(
-            max_sql("a]b", "a`b").unwrap(),
-            "SELECT TO_CHAR(MAX(\"a`b\")) FROM \"a]b\""
-        );
-    }
-
-    #[test]
-    fn declared_types_are_rebuilt_and_classified() {
-        let cases = [
-            (
-                ("NUMBER", Some("10"), Some("0"), None),
-                "NUMBER(10,0)",
-                true,
-            ),
-            (("NUMBER", None, Some("0"), None), "NUMBER(*,0)", true),
-            (("NUMBER", None, None, None), "NUMBER", false),
-            (
-                ("NUMBER", Some("10"), Some("2"), None),
-                "NUMBER(10,2)",
-                false,
-            ),
-            (("VARCHAR2", None, None, Some("36")), "VARCHAR2(36)", false),
-            (("FLOAT", Some("126"), None, None), "FLOAT(126)", false),
-            (("RAW", None, None, None), "RAW", false),
-        ];
-        for ((t, p, s, l), shown, integer) in cases {
-            let ty = type_name(t, p, s, l);
-            assert_eq!(ty, shown);
-            assert_eq!(crate::connector::oracle_is_integer(&ty), integer, "{ty}");
-        }
-    }
 
     #[test]
     fn connect_strings_use_easy_connect_with_a_timeout() {
@@ -423,41 +237,6 @@ mod tests {
         ));
         config.db_name = Some("ORCLPDB1.example.com".into());
         assert!(OracleConnector::new(&config, &ConnectorOptions::default()).is_ok());
-    }
-
-    #[test]
-    fn errors_are_mapped_by_code() {
-        let missing = "DPI-1047: Cannot locate a 64-bit Oracle Client library: \"libclntsh.so: cannot open shared object file: No such file or directory\"";
-        match connect_error("h:1521", missing) {
-            Error::Unsupported(msg) => {
-                assert!(msg.starts_with("Oracle Instant Client is missing"), "{msg}");
-                assert!(
-                    msg.contains("LD_LIBRARY_PATH") && msg.ends_with(missing),
-                    "{msg}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            connect_error("h:1521", "ORA-12541: TNS:no listener"),
-            Error::Connect { target, .. } if target == "h:1521"
-        ));
-        assert!(matches!(
-            map_error("h:1521", "ORA-03113: end-of-file on communication channel"),
-            Error::Connect { .. }
-        ));
-        assert!(matches!(
-            map_error("h:1521", "ORA-00942: table or view does not exist"),
-            Error::NotFound(_)
-        ));
-        assert!(matches!(
-            map_error("h:1521", "ORA-00904: \"X\": invalid identifier"),
-            Error::NotFound(_)
-        ));
-        assert!(matches!(
-            map_error("h:1521", "ORA-01031: insufficient privileges"),
-            Error::Backend { .. }
-        ));
     }
 
     #[tokio::test]

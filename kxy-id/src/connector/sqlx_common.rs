@@ -1,0 +1,75 @@
+//! What the two sqlx connectors (MySQL and PostgreSQL) share: how a pool is opened and how a
+//! driver error becomes an [`Error`].
+
+use std::time::Duration;
+
+use super::ConnectorOptions;
+use crate::error::Error;
+
+/// Why a pool could not be opened.
+#[derive(Debug)]
+pub(crate) enum PoolError {
+    /// The driver refused: no route, a failed login, a missing database, ...
+    Failed(sqlx::Error),
+    /// Nothing answered within the connect timeout.
+    TimedOut(Duration),
+}
+
+impl PoolError {
+    /// The [`Error::Connect`] naming `target`.
+    pub(crate) fn into_connect(self, target: String) -> Error {
+        let reason = match self {
+            PoolError::Failed(e) => e.to_string(),
+            PoolError::TimedOut(timeout) => format!("no answer within {timeout:?}"),
+        };
+        Error::Connect { target, reason }
+    }
+}
+
+/// Opens a pool of up to [`ConnectorOptions::max_connections`] connections, none kept open
+/// while idle for a minute: a scanner touches a business database now and then, and should
+/// not hold its connections in between. The whole attempt is bounded by the connect timeout
+/// (the driver's own timeout covers only waiting for a pooled connection).
+pub(crate) async fn connect_pool<DB: sqlx::Database>(
+    options: &ConnectorOptions,
+    connect: <DB::Connection as sqlx::Connection>::Options,
+) -> Result<sqlx::Pool<DB>, PoolError> {
+    let timeout = options.connect_timeout;
+    let connecting = sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(options.max_connections.max(1))
+        .min_connections(0)
+        .acquire_timeout(timeout)
+        .idle_timeout(Some(Duration::from_secs(60)))
+        .connect_with(connect);
+    match tokio::time::timeout(timeout, connecting).await {
+        Ok(result) => result.map_err(PoolError::Failed),
+        Err(_) => Err(PoolError::TimedOut(timeout)),
+    }
+}
+
+/// Maps an sqlx error of a connector: a lost or refused connection is [`Error::Connect`]
+/// naming `target`; a missing database, table or column (by SQLSTATE) is [`Error::NotFound`];
+/// anything else a backend error.
+pub(crate) fn sqlx_error(backend: &'static str, target: &str, e: sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => Error::Connect {
+            target: target.to_owned(),
+            reason: e.to_string(),
+        },
+        sqlx::Error::Database(db) => {
+            // 42S02 / 42P01: no such table; 42S22 / 42703: no such column;
+            // 3D000: no such database (PostgreSQL). MySQL reports an unknown database as 42000
+            // with error number 1049, which the message names.
+            match db.code().as_deref() {
+                Some("42S02" | "42P01" | "42S22" | "42703" | "3D000") => {
+                    Error::NotFound(db.message().to_owned())
+                }
+                _ => Error::backend_msg(backend, db),
+            }
+        }
+        e => Error::backend(backend, e),
+    }
+}
