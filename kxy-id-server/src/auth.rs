@@ -25,6 +25,10 @@ pub struct AuthSettings {
     pub des_key: String,
     /// bcrypt cost (at least 10).
     pub bcrypt_cost: u32,
+    /// A file on this host that records that an admin existed (`<data-dir>/admin-exists`), so
+    /// that a store which lost its admin account (a Redis restarted empty) does not let the
+    /// first caller of `init-user` become admin. `None` keeps no such record.
+    pub admin_marker: Option<std::path::PathBuf>,
 }
 
 impl Default for AuthSettings {
@@ -35,6 +39,7 @@ impl Default for AuthSettings {
             jwt_expiry: Duration::from_secs(24 * 3600),
             des_key: "f87e43f9".into(),
             bcrypt_cost: 12,
+            admin_marker: None,
         }
     }
 }
@@ -135,17 +140,53 @@ impl Auth {
                     .into_bytes()
             }
         };
-        Ok(Auth {
+        let auth = Auth {
             meta,
             settings,
             secret: Arc::new(secret),
             failures: Arc::default(),
-        })
+        };
+        if auth.store_has_admin().await? {
+            auth.record_admin()?;
+        }
+        Ok(auth)
     }
 
-    /// `true` once an admin exists.
-    pub async fn initialized(&self) -> Result<bool, ApiError> {
+    async fn store_has_admin(&self) -> Result<bool, kxy_id::Error> {
         Ok(self.meta.get(names::SYSTEM_INIT).await?.as_deref() == Some("1"))
+    }
+
+    /// Writes the admin marker file (once).
+    fn record_admin(&self) -> Result<(), kxy_id::Error> {
+        let Some(path) = &self.settings.admin_marker else {
+            return Ok(());
+        };
+        if path.exists() {
+            return Ok(());
+        }
+        let io =
+            |e: std::io::Error| kxy_id::Error::InvalidConfig(format!("{}: {e}", path.display()));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(
+            path,
+            "an administrator exists; `kxy-id-server reopen-init` removes this file\n",
+        )
+        .map_err(io)
+    }
+
+    /// Whether this host recorded that an admin existed.
+    fn admin_recorded(&self) -> bool {
+        self.settings
+            .admin_marker
+            .as_ref()
+            .is_some_and(|p| p.exists())
+    }
+
+    /// `true` once an admin exists (or existed: a store that lost its admin stays closed).
+    pub async fn initialized(&self) -> Result<bool, ApiError> {
+        Ok(self.store_has_admin().await? || self.admin_recorded())
     }
 
     async fn hash(&self, password: &str) -> Result<String, ApiError> {
@@ -159,8 +200,16 @@ impl Auth {
 
     /// Creates the admin; 400 when one exists. Only one of concurrent callers wins.
     pub async fn init_user(&self, username: &str, password: &str) -> Result<(), ApiError> {
-        if self.initialized().await? {
+        if self.store_has_admin().await? {
             return Err(ApiError::handled(400, "System already initialized"));
+        }
+        if self.admin_recorded() {
+            return Err(ApiError::handled(
+                400,
+                "System already initialized: an administrator existed, but the store no longer \
+                 has the account (was it emptied?). Restore the store, or reopen initialization \
+                 on the server's host with `kxy-id-server reopen-init`.",
+            ));
         }
         let hash = self.hash(password).await?;
         // The password slot is the claim: whoever writes it first is the admin.
@@ -175,6 +224,7 @@ impl Auth {
             .set(names::SYSTEM_USERNAME, username, None)
             .await?;
         self.meta.set(names::SYSTEM_INIT, "1", None).await?;
+        self.record_admin()?;
         Ok(())
     }
 

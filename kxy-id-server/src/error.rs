@@ -36,6 +36,15 @@ pub enum ApiError {
     /// The method is not allowed on the path: HTTP 405.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The store (or a business database) failed or could not be reached, or may have lost
+    /// data: HTTP 200 with code 503 and a message that says what and how to get out.
+    #[error("unavailable: {msg}")]
+    Unavailable {
+        /// The store may have lost counters ([`kxy_id::Error::DataLoss`]): allocation is refused.
+        data_loss: bool,
+        /// The message for humans.
+        msg: String,
+    },
     /// An unexpected failure: HTTP 500, logged, details never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -59,6 +68,10 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NoRoute { .. } | ApiError::MethodNotAllowed => "no_route",
             ApiError::PayloadTooLarge => "too_large",
+            ApiError::Unavailable {
+                data_loss: true, ..
+            } => "data_loss",
+            ApiError::Unavailable { .. } => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -67,6 +80,14 @@ impl ApiError {
     pub fn into_response(self) -> Response<Body> {
         match self {
             ApiError::Handled { code, msg } => fail(code, msg),
+            ApiError::Unavailable { data_loss, msg } => {
+                if data_loss {
+                    tracing::error!(%msg, "refusing to allocate: the store may have lost data");
+                } else {
+                    tracing::warn!(%msg, "store or database unavailable");
+                }
+                fail(ErrorCode::Unavailable, msg)
+            }
             ApiError::Unprocessable(detail) => {
                 json_response(StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": detail}))
             }
@@ -101,7 +122,8 @@ impl ApiError {
 
 impl From<kxy_id::Error> for ApiError {
     /// The codes of the old service, plus 400 for the deliberate refusals (overflow,
-    /// non-integer keys, invalid names) and 503 for unreachable stores.
+    /// non-integer keys, invalid names) and 503 for stores and databases that fail, cannot be
+    /// reached or may have lost data.
     fn from(e: kxy_id::Error) -> Self {
         use kxy_id::Error as E;
         match &e {
@@ -113,7 +135,15 @@ impl From<kxy_id::Error> for ApiError {
                 format!("Configuration already exists for {key}"),
             ),
             E::Busy(msg) => ApiError::handled(ErrorCode::Unavailable, msg.clone()),
-            E::Connect { .. } => ApiError::handled(ErrorCode::Unavailable, e.to_string()),
+            E::DataLoss(msg) => ApiError::Unavailable {
+                data_loss: true,
+                msg: msg.clone(),
+            },
+            // Store and database failures are the caller's to retry, never a bare 500.
+            E::Connect { .. } | E::Backend { .. } => ApiError::Unavailable {
+                data_loss: false,
+                msg: format!("{e}; please retry later"),
+            },
             E::CorruptCounter { .. } | E::OutOfRange(_) | E::Unsupported(_) => {
                 ApiError::handled(ErrorCode::Internal, e.to_string())
             }

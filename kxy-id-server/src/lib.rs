@@ -9,7 +9,9 @@
 //!   binary and every test start the server through it); [`open_state`] builds the shared
 //!   [`AppState`] from [`Settings`] (stores, secrets, auth); [`spawn_scanner`] runs the
 //!   background table scanner, stopped when its guard is dropped.
-//! - `settings`: [`Settings`], the command line and environment.
+//! - `settings`: [`Settings`], the command line and environment, and the operator's
+//!   [`Command`]s; `commands`: [`run_command`] runs them (`recover`, `export`, `import`,
+//!   `reopen-init`).
 //! - `state`: [`AppState`], what every handler shares.
 //! - [`auth`]: the admin account, passwords (bcrypt, and the old service's DES) and tokens.
 //! - `router`: the route table, one `match` from method and path to a handler and its
@@ -26,6 +28,7 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod auth;
+mod commands;
 mod error;
 mod metrics;
 mod request;
@@ -50,10 +53,11 @@ use kxy_id::{IdService, SecretBox, ServiceOptions};
 use tokio::net::TcpListener;
 
 pub use auth::{Auth, AuthSettings};
+pub use commands::run_command;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use route::Route;
-pub use settings::Settings;
+pub use settings::{Command, Settings};
 pub use state::AppState;
 
 /// Serves HTTP on `listener` until `shutdown` completes, then lets open requests finish
@@ -112,13 +116,17 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
     let reserve = settings.reserve_block();
     let options = kxy_id::store::OpenOptions::default()
         .connect_timeout(timeout)
+        .durable_store(settings.durable_store_url())
         .reserve((reserve > 0).then(|| kxy_id::ReserveOptions {
             min_block: reserve,
             max_block: reserve.saturating_mul(1000),
             ..Default::default()
         }));
-    let kxy_id::Store { allocator, meta } =
-        kxy_id::store::open(&settings.store_url(), &options).await?;
+    let kxy_id::Store {
+        allocator,
+        meta,
+        durability,
+    } = kxy_id::store::open(&settings.store_url(), &options).await?;
     let secrets = secret_box(settings)?;
     let options = ServiceOptions {
         connector: kxy_id::ConnectorOptions {
@@ -146,10 +154,13 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
             jwt_expiry: Duration::from_secs(settings.jwt_expire_hours.max(1) * 3600),
             des_key: settings.des_key.clone(),
             bcrypt_cost: settings.bcrypt_cost,
+            admin_marker: Some(settings.admin_marker()),
         },
     )
     .await?;
-    Ok(AppState::new(service, auth))
+    let mut state = AppState::new(service, auth);
+    state.durability = Some(durability);
+    Ok(state)
 }
 
 /// The key that encrypts database passwords: `KXY_SECRET_KEY`, else `<data-dir>/secret.key`

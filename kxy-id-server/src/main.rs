@@ -1,6 +1,6 @@
 //! The `kxy-id-server` binary: reads the configuration and runs [`kxy_id_server::run`].
 
-use kxy_id_server::{Settings, open_state, run, spawn_scanner};
+use kxy_id_server::{Settings, open_state, run, run_command, spawn_scanner};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -11,6 +11,18 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let settings = Settings::load();
+    if let Some(command) = &settings.command {
+        return match run_command(&settings, command).await {
+            Ok(report) => {
+                println!("{report}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kxy-id-server: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let state = match open_state(&settings).await {
         Ok(state) => state,
         Err(e) => {

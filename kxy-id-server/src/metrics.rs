@@ -13,10 +13,12 @@ const BUCKETS: [f64; 12] = [
 ];
 
 /// Outcome labels; an outcome not listed counts as `internal`.
-const OUTCOMES: [&str; 8] = [
+const OUTCOMES: [&str; 10] = [
     "ok",
     "client_error",
     "server_error",
+    "unavailable",
+    "data_loss",
     "invalid",
     "unauthorized",
     "no_route",

@@ -35,7 +35,7 @@ pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<
     let user = || s.auth.verify_header(authorization(&parts.headers));
 
     let (route, result): (Route, ApiResult) = match (method, segments.as_slice()) {
-        (&Method::GET, ["health"]) => (Route::Health, ops::health().await),
+        (&Method::GET, ["health"]) => (Route::Health, ops::health(&state).await),
         (&Method::GET, ["metrics"]) => (Route::Metrics, ops::metrics(s).await),
         (&Method::GET, ["openapi.json"]) => (Route::Openapi, ops::openapi().await),
         (&Method::GET, ["docs"]) => (Route::Docs, ops::docs().await),

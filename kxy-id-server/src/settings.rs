@@ -17,6 +17,10 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "kxy-id-server", version)]
 pub struct Settings {
+    /// What to do; serving HTTP when none is given.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on.
     #[arg(long, env = "KXY_LISTEN", default_value = "0.0.0.0:5801")]
     pub listen: String,
@@ -24,11 +28,24 @@ pub struct Settings {
     /// Where counters and metadata live: sqlite://PATH, redis://[:password@]host:port/db,
     /// mysql://user:password@host:3306/db or postgres://user:password@host:5432/db.
     /// Default: sqlite://<data-dir>/kxy-id.db, or Redis when any REDIS_* variable is set.
-    #[arg(long, env = "KXY_STORE")]
+    #[arg(long, env = "KXY_STORE", global = true)]
     pub store: Option<String>,
 
+    /// With a Redis store: a SQL store (sqlite://PATH, mysql://..., postgres://...) that keeps
+    /// a durable high-water mark per key and all metadata, so that Redis losing data (a restart
+    /// without persistence, an older snapshot, a failover) costs a gap, never a repeated ID and
+    /// never the configuration. Without it, such a Redis makes allocation stop until
+    /// `kxy-id-server recover`.
+    #[arg(long, env = "KXY_DURABLE_STORE", global = true)]
+    pub durable_store: Option<String>,
+
     /// Directory for the embedded store and the generated encryption key.
-    #[arg(long, env = "KXY_DATA_DIR", default_value = "./kxy-id-data")]
+    #[arg(
+        long,
+        env = "KXY_DATA_DIR",
+        default_value = "./kxy-id-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Reserve at least this many IDs per key ahead in the store and serve requests from
@@ -93,6 +110,33 @@ pub struct Settings {
     pub connect_timeout: u64,
 }
 
+/// Commands besides serving, for an operator on the server's host.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// After Redis lost data without a durable store: raise every counter by MARGIN, make
+    /// MARGIN the floor of counters created later, and let running servers allocate again.
+    Recover {
+        /// More than the largest ID that may have been handed out.
+        #[arg(long)]
+        margin: i64,
+    },
+    /// Write the store's configurations, admin account and counters as JSON (database
+    /// passwords stay encrypted; the generated JWT secret is left out).
+    Export {
+        /// The file to write (mode 0600); standard output when absent.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Read an export into the store: metadata is replaced, counters are only raised.
+    Import {
+        /// The file `export` wrote.
+        file: PathBuf,
+    },
+    /// Allow `init-user` again on this host after the store lost its admin account (removes
+    /// the `admin-exists` record in the data directory).
+    ReopenInit,
+}
+
 impl Settings {
     /// Reads `.env` (if present, without overriding the environment), then flags and environment.
     pub fn load() -> Settings {
@@ -122,6 +166,16 @@ impl Settings {
             );
         }
         format!("sqlite://{}", self.data_dir.join("kxy-id.db").display())
+    }
+
+    /// The durable store in effect, if any.
+    pub fn durable_store_url(&self) -> Option<String> {
+        self.durable_store.clone().filter(|s| !s.is_empty())
+    }
+
+    /// The file that records that an admin existed on this host.
+    pub fn admin_marker(&self) -> PathBuf {
+        self.data_dir.join("admin-exists")
     }
 
     /// The reservation block in effect (0: none).

@@ -21,6 +21,8 @@ pub struct AppState {
     pub header_timeout: Duration,
     /// How long a client may take to send its request body (default 10 s).
     pub body_timeout: Duration,
+    /// What the store promises on a crash, reported by `/health` (`None`: not reported).
+    pub durability: Option<kxy_id::store::Durability>,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
+            durability: None,
         }
     }
 }

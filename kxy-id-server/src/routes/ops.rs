@@ -7,12 +7,15 @@ use crate::error::ApiResult;
 use crate::response::{json_response, static_response};
 use crate::state::AppState;
 
-/// `GET /health` (the old service's body: no `traceId`).
-pub(crate) async fn health() -> ApiResult {
+/// `GET /health` (the old service's body, no `traceId`, plus what the store promises on a crash).
+pub(crate) async fn health(state: &AppState) -> ApiResult {
+    let mut data = json!({"version": env!("CARGO_PKG_VERSION"), "status": "healthy"});
+    if let Some(durability) = &state.durability {
+        data["durability"] = json!(durability);
+    }
     Ok(json_response(
         StatusCode::OK,
-        json!({"code": 0, "msg": "KXY ID Generator Service is running",
-               "data": {"version": env!("CARGO_PKG_VERSION"), "status": "healthy"}}),
+        json!({"code": 0, "msg": "KXY ID Generator Service is running", "data": data}),
     ))
 }
 

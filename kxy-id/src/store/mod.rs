@@ -64,6 +64,21 @@ pub struct Store {
     pub allocator: Arc<dyn SegmentAllocator>,
     /// Everything that is not a counter.
     pub meta: Arc<dyn MetaStore>,
+    /// What the store promises when it crashes, for logs and health checks.
+    pub durability: Durability,
+}
+
+/// What a store promises when it (or the machine under it) crashes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Durability {
+    /// The backend of the counters (`sqlite`, `redis`, ...).
+    pub store: &'static str,
+    /// `per-write` (a SQL store commits before it answers), `durable-marks` (Redis with a
+    /// durable store: a loss costs a gap), `refuse-on-loss` (Redis alone: a loss stops
+    /// allocation until recovered) or `none` (memory).
+    pub mode: &'static str,
+    /// What a crash can cost, in words.
+    pub on_crash: String,
 }
 
 /// How [`open`] connects.
@@ -158,7 +173,7 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
                 ReservingAllocator::new(store.allocator, reserve.clone())
                     .with_raise_log(store.meta.clone()),
             ),
-            meta: store.meta,
+            ..store
         },
         None => store,
     })
@@ -196,18 +211,37 @@ fn not_built(scheme: &str, feature: &str) -> Error {
     ))
 }
 
-/// A store from its two halves.
+/// A store from its two halves; `mode` and `on_crash` as in [`Durability`].
 #[allow(dead_code)]
-fn store(allocator: impl SegmentAllocator + 'static, meta: impl MetaStore + 'static) -> Store {
+fn store(
+    allocator: impl SegmentAllocator + 'static,
+    meta: impl MetaStore + 'static,
+    mode: &'static str,
+    on_crash: &str,
+) -> Store {
     Store {
+        durability: Durability {
+            store: allocator.backend(),
+            mode,
+            on_crash: on_crash.to_owned(),
+        },
         allocator: Arc::new(allocator),
         meta: Arc::new(meta),
     }
 }
 
+/// What a SQL store promises.
+#[allow(dead_code)]
+const PER_WRITE: &str = "nothing: every allocation is committed before it is answered";
+
 fn open_memory() -> Result<Store> {
     #[cfg(feature = "memory")]
-    return Ok(store(MemoryAllocator::new(), MemoryMetaStore::new()));
+    return Ok(store(
+        MemoryAllocator::new(),
+        MemoryMetaStore::new(),
+        "none",
+        "everything: counters live in this process only",
+    ));
     #[cfg(not(feature = "memory"))]
     Err(not_built("memory", "memory"))
 }
@@ -224,7 +258,7 @@ async fn open_sqlite(path: &str) -> Result<Store> {
         }
         let allocator = SqliteAllocator::open(path).await?;
         let meta = SqliteMetaStore::new(allocator.pool().clone()).await?;
-        Ok(store(allocator, meta))
+        Ok(store(allocator, meta, "per-write", PER_WRITE))
     }
     #[cfg(not(feature = "sqlite"))]
     Err(not_built("sqlite", "sqlite"))
@@ -248,6 +282,14 @@ async fn open_redis(url: &str, options: &OpenOptions) -> Result<Store> {
                 Ok(Store {
                     allocator: Arc::new(allocator.with_marks(durable.allocator)),
                     meta: durable.meta,
+                    durability: Durability {
+                        store: "redis",
+                        mode: "durable-marks",
+                        on_crash: format!(
+                            "a gap, never a repeat: Redis ({}) is checked against durable marks in the {} store",
+                            durability.loss_window, durable.durability.store
+                        ),
+                    },
                 })
             }
             None => {
@@ -257,7 +299,11 @@ async fn open_redis(url: &str, options: &OpenOptions) -> Result<Store> {
                     "no durable store: a Redis restart or failover stops allocation until `kxy-id-server recover`; configure --durable-store to ride through it"
                 );
                 let meta = RedisMetaStore::new(allocator.connection());
-                Ok(store(allocator, meta))
+                let on_crash = format!(
+                    "Redis can lose {}; a restart or failover stops allocation until `kxy-id-server recover`",
+                    durability.loss_window
+                );
+                Ok(store(allocator, meta, "refuse-on-loss", &on_crash))
             }
         }
     }
@@ -275,10 +321,8 @@ async fn open_mysql(url: &str, timeout: Duration) -> Result<Store> {
             None => url.to_owned(),
         };
         let allocator = MySqlAllocator::connect(&url, timeout).await?;
-        Ok(store(
-            allocator.clone(),
-            MySqlMetaStore::new(allocator.pool().clone()).await?,
-        ))
+        let meta = MySqlMetaStore::new(allocator.pool().clone()).await?;
+        Ok(store(allocator, meta, "per-write", PER_WRITE))
     }
     #[cfg(not(feature = "mysql"))]
     Err(not_built("mysql", "mysql"))
@@ -289,10 +333,8 @@ async fn open_postgres(url: &str, timeout: Duration) -> Result<Store> {
     #[cfg(feature = "postgres")]
     {
         let allocator = PgAllocator::connect(url, timeout).await?;
-        Ok(store(
-            allocator.clone(),
-            PgMetaStore::new(allocator.pool().clone()).await?,
-        ))
+        let meta = PgMetaStore::new(allocator.pool().clone()).await?;
+        Ok(store(allocator, meta, "per-write", PER_WRITE))
     }
     #[cfg(not(feature = "postgres"))]
     Err(not_built("postgres", "postgres"))
