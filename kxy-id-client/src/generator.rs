@@ -251,6 +251,7 @@ impl IdGenerator {
             fetching: st.fetching,
             fetches: st.fetches,
             fetch_failures: st.failures,
+            segments_out_of_order: st.out_of_order,
             consecutive_failures: st.consecutive_failures,
             last_fetch_latency: st.last_latency,
             last_error: st.last_error.as_ref().map(|e| e.to_string()),
@@ -282,6 +283,9 @@ pub struct Snapshot {
     pub fetches: u64,
     /// Failed fetches so far.
     pub fetch_failures: u64,
+    /// Segments refused because they did not lie above the previous one: the server's counter
+    /// went back (its store lost data). IDs are never handed out from them; alert on this.
+    pub segments_out_of_order: u64,
     /// Failed fetches since the last success (0 when the source is healthy).
     pub consecutive_failures: u32,
     /// How long the latest fetch took (successful or not).

@@ -123,6 +123,9 @@ fn record_fetch(shared: &Shared, result: Result<Segment>, latency: Duration) -> 
         }
         Err(error) => {
             st.failures += 1;
+            if matches!(error, Error::SegmentOutOfOrder { .. }) {
+                st.out_of_order += 1;
+            }
             st.consecutive_failures = st.consecutive_failures.saturating_add(1);
             let retryable = error.is_retryable();
             tracing::warn!(

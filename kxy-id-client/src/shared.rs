@@ -46,6 +46,9 @@ pub(crate) struct SlowState {
     pub(crate) fetches: u64,
     /// Failed fetches.
     pub(crate) failures: u64,
+    /// Segments refused because they did not lie above the previous one (the server's
+    /// counter went back): a sign that the store lost data.
+    pub(crate) out_of_order: u64,
     /// Failed fetches since the last success.
     pub(crate) consecutive_failures: u32,
     /// The latest fetch error.
@@ -124,6 +127,7 @@ impl Shared {
                 fetching: false,
                 fetches: 0,
                 failures: 0,
+                out_of_order: 0,
                 consecutive_failures: 0,
                 last_error: None,
                 last_latency: None,

@@ -288,6 +288,10 @@ fn a_counter_moved_backwards_is_refused_instead_of_repeating_ids() {
         }
     }
     assert!(saw_out_of_order);
+    assert!(
+        generator.snapshot().segments_out_of_order >= 1,
+        "refused segments are counted"
+    );
     assert!(*ids.last().unwrap() > 200, "recovered above the old IDs");
     assert_unique(ids);
 }
