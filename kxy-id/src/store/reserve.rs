@@ -281,6 +281,16 @@ mod tests {
         )
     }
 
+    /// A store and two servers over it that log their raises in one metadata store.
+    fn two_servers_with_a_raise_log()
+    -> (Arc<MemoryAllocator>, ReservingAllocator, ReservingAllocator) {
+        let store = Arc::new(MemoryAllocator::new());
+        let meta: Arc<dyn MetaStore> = Arc::new(crate::MemoryMetaStore::new());
+        let a = blocks_of_1000(&store).with_raise_log(meta.clone());
+        let b = blocks_of_1000(&store).with_raise_log(meta);
+        (store, a, b)
+    }
+
     fn key(t: &str) -> SegmentKey {
         SegmentKey::new("s", "d", t, "id").unwrap()
     }
@@ -421,10 +431,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_raise_through_another_server_reaches_this_ones_block_within_a_second() {
-        let store = Arc::new(MemoryAllocator::new());
-        let meta: Arc<dyn MetaStore> = Arc::new(crate::MemoryMetaStore::new());
-        let a = blocks_of_1000(&store).with_raise_log(meta.clone());
-        let b = blocks_of_1000(&store).with_raise_log(meta);
+        let (store, a, b) = two_servers_with_a_raise_log();
         let k = key("elsewhere");
         store.create(&k, 0).await.unwrap();
         assert_eq!(a.allocate(&k, 1).await.unwrap().start, 1);
@@ -440,10 +447,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_flood_of_raises_drops_every_block() {
-        let store = Arc::new(MemoryAllocator::new());
-        let meta: Arc<dyn MetaStore> = Arc::new(crate::MemoryMetaStore::new());
-        let a = blocks_of_1000(&store).with_raise_log(meta.clone());
-        let b = blocks_of_1000(&store).with_raise_log(meta);
+        let (store, a, b) = two_servers_with_a_raise_log();
         let k = key("flood");
         store.create(&k, 0).await.unwrap();
         a.allocate(&k, 1).await.unwrap();

@@ -10,7 +10,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Script};
 
 use super::connection::RedisConnection;
-use super::guard::{FLOOR_KEY, LossGuard, RECOVERED_KEY};
+use super::guard::LossGuard;
+use super::scan::scan_values;
 
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result};
@@ -21,7 +22,7 @@ pub const SEGMENT_KEY_PREFIX: &str = "kxy:id:segment:";
 
 /// Beside each counter with a durable mark: the `run_id` of the Redis process in which the
 /// counter was last checked against its mark.
-const VERIFIED_PREFIX: &str = "kxy:id:verified:";
+pub(super) const VERIFIED_PREFIX: &str = "kxy:id:verified:";
 
 /// Allocates in one atomic step: a missing key is reported (nil), never created by `INCRBY`;
 /// an overflow or a non-integer value makes `INCRBY` fail without changing anything.
@@ -55,15 +56,15 @@ const VERIFY_LUA: &str = concat!(include_str!("compare.lua"), include_str!("veri
 #[derive(Clone)]
 pub struct RedisAllocator {
     /// The shared, reconnecting, incarnation-checking connection.
-    conn: RedisConnection,
+    pub(super) conn: RedisConnection,
     /// The allocation script (sent once, then called by its SHA).
     allocate: Script,
     /// The monotonic raise script.
     raise: Script,
     /// Raises a counter to its durable mark and records the Redis process that did.
-    verify: Script,
+    pub(super) verify: Script,
     /// Durable marks or refusal.
-    guard: Arc<LossGuard>,
+    pub(super) guard: Arc<LossGuard>,
 }
 
 impl std::fmt::Debug for RedisAllocator {
@@ -122,114 +123,15 @@ impl RedisAllocator {
         self.conn.clone()
     }
 
-    fn redis_key(key: &SegmentKey) -> String {
+    pub(super) fn redis_key(key: &SegmentKey) -> String {
         format!("{SEGMENT_KEY_PREFIX}{key}")
     }
 
-    fn parse(key: &SegmentKey, raw: String) -> Result<i64> {
+    pub(super) fn parse(key: &SegmentKey, raw: String) -> Result<i64> {
         raw.parse::<i64>().map_err(|_| Error::CorruptCounter {
             key: key.to_string(),
             value: raw,
         })
-    }
-
-    /// A connection on which `key` may be used: checked against its durable mark in the
-    /// current Redis incarnation, or (without marks) refused when Redis changed unrecovered.
-    async fn ready(&self, key: &SegmentKey) -> Result<(MultiplexedConnection, u64)> {
-        let (mut conn, generation) = self.conn.checked().await?;
-        if let Some(marks) = self.guard.marks() {
-            if let Some(distrust) = self.guard.needs_verify(key, generation) {
-                self.verify(&mut conn, generation, key, marks.as_ref(), distrust)
-                    .await?;
-            }
-        } else {
-            let recovered = match generation {
-                1 => false,
-                _ => self.recovered_incarnation(&mut conn).await?,
-            };
-            self.guard
-                .check_generation(generation, self.conn.target(), recovered)?;
-        }
-        Ok((conn, generation))
-    }
-
-    /// Checks the counter of `key` against its durable mark in this Redis incarnation.
-    ///
-    /// A marker key beside the counter records the `run_id` of the Redis process in which
-    /// the counter was last raised to its mark. When it names this very process, nothing was
-    /// lost since (a process that lost data is another process, with another `run_id`, and
-    /// every allocation since was covered by a mark), so a server that starts does not
-    /// leave a gap. Otherwise the counter is raised to the mark first.
-    async fn verify(
-        &self,
-        conn: &mut MultiplexedConnection,
-        generation: u64,
-        key: &SegmentKey,
-        marks: &dyn SegmentAllocator,
-        distrust: bool,
-    ) -> Result<()> {
-        let run_id = self.run_id(generation)?;
-        let marker: Option<String> = conn
-            .get(format!("{VERIFIED_PREFIX}{key}"))
-            .await
-            .map_err(|e| self.conn.error(e))?;
-        if !distrust && marker.as_deref() == Some(run_id.as_str()) {
-            self.guard.verified(key, generation, Some(0));
-            return Ok(());
-        }
-        let mark = marks.get(key).await?;
-        self.raise_to_mark(conn, &run_id, key, mark).await?;
-        self.guard.verified(key, generation, mark);
-        Ok(())
-    }
-
-    /// The `run_id` of the Redis process of `generation`.
-    fn run_id(&self, generation: u64) -> Result<String> {
-        match self.conn.incarnation() {
-            Some(i) if i.generation == generation => Ok(i.run_id),
-            // Redis changed while this connection was checked out: it is about to fail.
-            _ => Err(Error::Connect {
-                target: self.conn.target().to_owned(),
-                reason: "Redis changed during the call".into(),
-            }),
-        }
-    }
-
-    /// Raises the counter of `key` to `mark` (if any) and records in its marker that the
-    /// process `run_id` holds a counter covered by the durable marks (when the counter exists).
-    async fn raise_to_mark(
-        &self,
-        conn: &mut MultiplexedConnection,
-        run_id: &str,
-        key: &SegmentKey,
-        mark: Option<i64>,
-    ) -> Result<()> {
-        let (status, raw): (String, String) = self
-            .verify
-            .key(Self::redis_key(key))
-            .key(format!("{VERIFIED_PREFIX}{key}"))
-            .arg(run_id)
-            .arg(mark.map(|m| m.to_string()).unwrap_or_default())
-            .invoke_async(conn)
-            .await
-            .map_err(|e| self.conn.error(e))?;
-        if status != "ok" {
-            return Err(Error::CorruptCounter {
-                key: key.to_string(),
-                value: raw,
-            });
-        }
-        Ok(())
-    }
-
-    /// Whether `recover` recorded the incarnation this connection reaches.
-    async fn recovered_incarnation(&self, conn: &mut MultiplexedConnection) -> Result<bool> {
-        let recorded: Option<String> = conn
-            .get(RECOVERED_KEY)
-            .await
-            .map_err(|e| self.conn.error(e))?;
-        let current = self.conn.incarnation().map(|i| i.run_id);
-        Ok(recorded.is_some() && recorded == current)
     }
 
     /// Runs the allocation script once.
@@ -285,7 +187,7 @@ impl RedisAllocator {
     }
 
     /// Runs the raise script once.
-    async fn raise_on(
+    pub(super) async fn raise_on(
         &self,
         conn: &mut MultiplexedConnection,
         key: &SegmentKey,
@@ -310,100 +212,6 @@ impl RedisAllocator {
             }),
         }
     }
-
-    /// The floor a recovery set: no counter is created or raised below it afterwards.
-    async fn floor(&self, conn: &mut MultiplexedConnection) -> Result<i64> {
-        let floor: Option<i64> = conn.get(FLOOR_KEY).await.map_err(|e| self.conn.error(e))?;
-        Ok(floor.unwrap_or(0))
-    }
-
-    /// Recovers from a Redis that lost data when no durable store is configured: raises every
-    /// counter by `margin`, makes `margin` the floor of counters created later (lazy
-    /// initialization of a key whose counter was lost starts above it), and records the current
-    /// Redis incarnation as recovered, so servers that refused allocations resume.
-    ///
-    /// `margin` must exceed the largest ID that may have been handed out and lost; it is the
-    /// operator's statement, not something this call can check.
-    pub async fn recover(&self, margin: i64) -> Result<Vec<Counter>> {
-        crate::key::check_value(margin)?;
-        let (mut conn, _) = self.conn.checked().await?;
-        let _: () = conn
-            .set(FLOOR_KEY, margin.to_string())
-            .await
-            .map_err(|e| self.conn.error(e))?;
-        let mut raised = Vec::new();
-        for counter in self.list("").await? {
-            let key = SegmentKey::parse(&counter.key)?;
-            let value = counter.value.saturating_add(margin);
-            self.raise_on(&mut conn, &key, value).await?;
-            raised.push(Counter {
-                key: counter.key,
-                value,
-            });
-        }
-        let run_id = self
-            .conn
-            .incarnation()
-            .map(|i| i.run_id)
-            .unwrap_or_default();
-        let _: () = conn
-            .set(RECOVERED_KEY, run_id)
-            .await
-            .map_err(|e| self.conn.error(e))?;
-        Ok(raised)
-    }
-}
-
-/// Every key starting with `prefix` (matched literally) and its string value, sorted by key.
-/// Keys deleted between `SCAN` and `MGET` are left out.
-pub(crate) async fn scan_values(
-    conn: &mut impl redis::aio::ConnectionLike,
-    prefix: &str,
-) -> redis::RedisResult<Vec<(String, String)>> {
-    let pattern = format!("{}*", glob_escape(prefix));
-    let mut keys: Vec<String> = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(conn)
-            .await?;
-        keys.extend(batch);
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-    keys.sort();
-    keys.dedup();
-    let mut out = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(500) {
-        let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(conn).await?;
-        out.extend(
-            chunk
-                .iter()
-                .cloned()
-                .zip(values)
-                .filter_map(|(k, v)| v.map(|v| (k, v))),
-        );
-    }
-    Ok(out)
-}
-
-/// Escapes Redis glob characters so that `prefix` matches literally in `SCAN MATCH`.
-fn glob_escape(prefix: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + 4);
-    for c in prefix.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^' | '-') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[async_trait]
@@ -541,114 +349,5 @@ impl SegmentAllocator for RedisAllocator {
         }
         self.guard.forget(key);
         Ok(removed > 0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn glob_characters_are_escaped() {
-        assert_eq!(glob_escape("a*b?c[d]e\\f"), "a\\*b\\?c\\[d\\]e\\\\f");
-    }
-}
-
-#[cfg(test)]
-mod service_tests {
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::testing::allocator as conformance;
-
-    async fn allocator() -> Option<RedisAllocator> {
-        let url = crate::testing::redis_url().await?;
-        Some(
-            RedisAllocator::connect(&url, Duration::from_secs(5))
-                .await
-                .unwrap(),
-        )
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn redis_allocator_conforms_with_two_connections() {
-        let Some(a) = allocator().await else { return };
-        let Some(b) = allocator().await else { return };
-        conformance::run_all(Arc::new(a), Arc::new(b), &conformance::unique_prefix()).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn reserving_over_redis_conforms() {
-        let Some(a) = allocator().await else { return };
-        let Some(b) = allocator().await else { return };
-        let opts = crate::ReserveOptions {
-            min_block: 5,
-            max_block: 40,
-            ..Default::default()
-        };
-        let a = Arc::new(crate::ReservingAllocator::new(Arc::new(a), opts.clone()));
-        let b = Arc::new(crate::ReservingAllocator::new(Arc::new(b), opts));
-        conformance::run_all_reserving(a, b, &conformance::unique_prefix()).await;
-    }
-
-    #[tokio::test]
-    async fn counters_use_the_old_service_layout() {
-        let Some(a) = allocator().await else { return };
-        let system = conformance::unique_prefix();
-        let key = SegmentKey::new(&system, "Shop", "Orders", "ID").unwrap();
-        // The old service wrote plain integers with INCRBY / SET.
-        let mut conn = a.connection();
-        let raw_key = format!("kxy:id:segment:{system}:shop:orders:id");
-        let _: () = conn.set(&raw_key, "9007199254740993").await.unwrap();
-        assert_eq!(
-            a.allocate(&key, 10).await.unwrap(),
-            Segment {
-                start: 9007199254740994,
-                end: 9007199254741003
-            }
-        );
-        let raw: String = conn.get(&raw_key).await.unwrap();
-        assert_eq!(raw, "9007199254741003");
-        conformance::cleanup(&a, &system).await;
-    }
-
-    #[tokio::test]
-    async fn a_corrupt_counter_is_reported_and_left_alone() {
-        let Some(a) = allocator().await else { return };
-        let system = conformance::unique_prefix();
-        let key = SegmentKey::new(&system, "db", "tp_keycloak_account", "id").unwrap();
-        let mut conn = a.connection();
-        let raw_key = format!("kxy:id:segment:{key}");
-        let uuid = "0b7e8c1a-2f7d-4c55-9a55-6b1e7b0b9d11";
-        let _: () = conn.set(&raw_key, uuid).await.unwrap();
-        assert!(
-            matches!(a.allocate(&key, 1).await, Err(Error::CorruptCounter { ref value, .. }) if value == uuid)
-        );
-        assert!(matches!(
-            a.raise_to(&key, 5).await,
-            Err(Error::CorruptCounter { .. })
-        ));
-        assert!(matches!(
-            a.get(&key).await,
-            Err(Error::CorruptCounter { .. })
-        ));
-        let raw: String = conn.get(&raw_key).await.unwrap();
-        assert_eq!(raw, uuid);
-        // Listing skips it rather than failing.
-        assert!(a.list(&format!("{system}:")).await.unwrap().is_empty());
-        let _: () = conn.del(&raw_key).await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn unreachable_redis_is_a_connect_error() {
-        let err = RedisAllocator::connect("redis://:secret@127.0.0.1:1/", Duration::from_secs(1))
-            .await
-            .unwrap_err();
-        let msg = err.to_string();
-        assert!(matches!(err, Error::Connect { .. }), "{msg}");
-        assert!(
-            msg.contains("127.0.0.1:1") && !msg.contains("secret"),
-            "{msg}"
-        );
     }
 }

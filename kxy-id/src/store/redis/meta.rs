@@ -88,7 +88,7 @@ impl MetaStore for RedisMetaStore {
     }
 
     async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        super::allocator::scan_values(&mut self.conn.clone(), prefix)
+        super::scan::scan_values(&mut self.conn.clone(), prefix)
             .await
             .map_err(|e| self.conn.error(e))
     }

@@ -8,14 +8,21 @@
 //!   marks, or refusal until an operator recovers).
 //! - `allocator.rs`: the counters; the atomic steps are the Lua scripts `allocate.lua` and
 //!   `raise.lua`, loaded with `include_str!` and called by their SHA.
+//! - `readiness.rs`: before a key is used: its counter checked against its mark in this Redis
+//!   incarnation (or refused), and `recover`.
+//! - `scan.rs`: every key under a prefix, for listing.
 //! - `meta.rs`: the metadata store over the same connection.
 //! - `durability.rs`: what the Redis's own persistence settings promise, for logs and `/health`.
 
 mod allocator;
+#[cfg(test)]
+mod allocator_tests;
 mod connection;
 mod durability;
 mod guard;
 mod meta;
+mod readiness;
+mod scan;
 
 #[cfg(test)]
 mod loss_tests;

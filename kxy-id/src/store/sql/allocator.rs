@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
+use sqlx::{AssertSqlSafe, Pool};
 
-use super::{Dialect, check_table_name, create_if_missing, map_sqlx_error, placeholders};
+use super::{Dialect, check_table_name, create_if_missing, map_sqlx_error, placeholders, sql_impl};
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result};
 use crate::key::{Segment, SegmentKey, ceiling_for, check_count, check_value};
@@ -74,192 +74,192 @@ impl<DB: Dialect> SqlAllocator<DB> {
     }
 }
 
-impl<DB> SqlAllocator<DB>
-where
-    DB: Dialect,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i32: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'r> String: Decode<'r, DB> + Type<DB>,
-    usize: ColumnIndex<DB::Row>,
-{
-    /// Uses an existing pool and counter table name (created if missing).
-    pub async fn with_pool(pool: Pool<DB>, table: &str) -> Result<Self> {
-        check_table_name(table)?;
-        create_if_missing(&pool, &DB::counters_ddl(table)).await?;
-        Ok(SqlAllocator {
-            pool,
-            sql: Statements::new::<DB>(table),
-        })
-    }
+sql_impl! {
+    impl<DB> [SqlAllocator<DB>] {
+        /// Connects to `url` (`sqlite://PATH`, `mysql://user:password@host:3306/database`,
+        /// `postgres://user:password@host:5432/database`), giving up after `timeout`, and creates
+        /// the counter table if missing.
+        pub async fn connect(url: &str, timeout: std::time::Duration) -> Result<Self> {
+            let pool = sqlx::pool::PoolOptions::<DB>::new()
+                .max_connections(DB::MAX_CONNECTIONS)
+                .acquire_timeout(timeout)
+                .connect_with(DB::connect_options(url)?)
+                .await
+                .map_err(|e| Error::Connect {
+                    target: crate::error::redact_url(url),
+                    reason: e.to_string(),
+                })?;
+            Self::with_pool(pool, super::DEFAULT_TABLE).await
+        }
 
-    fn err(&self, e: sqlx::Error) -> Error {
-        map_sqlx_error(DB::BACKEND, e)
-    }
+        /// Uses an existing pool and counter table name (created if missing).
+        pub async fn with_pool(pool: Pool<DB>, table: &str) -> Result<Self> {
+            check_table_name(table)?;
+            create_if_missing(&pool, &DB::counters_ddl(table)).await?;
+            Ok(SqlAllocator {
+                pool,
+                sql: Statements::new::<DB>(table),
+            })
+        }
 
-    /// Runs the allocating statement: the counter's new value, or `None` when no row matched
-    /// (no counter, or one too close to `i64::MAX`).
-    async fn try_allocate(&self, key: &SegmentKey, count: i64) -> Result<Option<i64>> {
-        let query = || {
-            sqlx::query(AssertSqlSafe(self.sql.allocate.clone()))
-                .bind(count)
+        fn err(&self, e: sqlx::Error) -> Error {
+            map_sqlx_error(DB::BACKEND, e)
+        }
+
+        /// Runs the allocating statement: the counter's new value, or `None` when no row matched
+        /// (no counter, or one too close to `i64::MAX`).
+        async fn try_allocate(&self, key: &SegmentKey, count: i64) -> Result<Option<i64>> {
+            let query = || {
+                sqlx::query(AssertSqlSafe(self.sql.allocate.clone()))
+                    .bind(count)
+                    .bind(key.as_str())
+                    .bind(ceiling_for(count))
+            };
+            if DB::ALLOCATE_RETURNS_ROW {
+                let row = query()
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                return row
+                    .map(|row| sqlx::Row::try_get::<i64, usize>(&row, 0))
+                    .transpose()
+                    .map_err(|e| self.err(e));
+            }
+            let result = query().execute(&self.pool).await.map_err(|e| self.err(e))?;
+            if DB::rows_affected(&result) != 1 {
+                return Ok(None);
+            }
+            let value = DB::allocated_value(&result)
+                .ok_or_else(|| Error::backend_msg(DB::BACKEND, "the allocation returned no value"))?;
+            i64::try_from(value)
+                .map(Some)
+                .map_err(|_| Error::backend_msg(DB::BACKEND, "the allocated value is past i64::MAX"))
+        }
+
+        /// Called when the allocating statement matched no row: says why, or returns `Ok` when
+        /// the counter appeared in the meantime and the statement should be tried again.
+        async fn explain_refused_allocation(&self, key: &SegmentKey, count: i64) -> Result<()> {
+            match self.get(key).await? {
+                None => Err(Error::KeyNotFound {
+                    key: key.to_string(),
+                }),
+                Some(current) if current > ceiling_for(count) => Err(Error::Overflow {
+                    key: key.to_string(),
+                    current,
+                    count,
+                }),
+                // Created between the update and the read: try again.
+                Some(_) => Ok(()),
+            }
+        }
+
+        /// Raises an existing row in one conditional `UPDATE`; `true` if it changed.
+        async fn raise_existing(&self, key: &SegmentKey, value: i64) -> Result<bool> {
+            let result = sqlx::query(AssertSqlSafe(self.sql.raise.clone()))
+                .bind(value)
                 .bind(key.as_str())
-                .bind(ceiling_for(count))
-        };
-        if DB::ALLOCATE_RETURNS_ROW {
-            let row = query()
-                .fetch_optional(&self.pool)
+                .bind(value)
+                .execute(&self.pool)
                 .await
                 .map_err(|e| self.err(e))?;
-            return row
-                .map(|row| sqlx::Row::try_get::<i64, usize>(&row, 0))
-                .transpose()
-                .map_err(|e| self.err(e));
+            Ok(DB::rows_affected(&result) > 0)
         }
-        let result = query().execute(&self.pool).await.map_err(|e| self.err(e))?;
-        if DB::rows_affected(&result) != 1 {
-            return Ok(None);
-        }
-        let value = DB::allocated_value(&result)
-            .ok_or_else(|| Error::backend_msg(DB::BACKEND, "the allocation returned no value"))?;
-        i64::try_from(value)
-            .map(Some)
-            .map_err(|_| Error::backend_msg(DB::BACKEND, "the allocated value is past i64::MAX"))
-    }
-
-    /// Called when the allocating statement matched no row: says why, or returns `Ok` when
-    /// the counter appeared in the meantime and the statement should be tried again.
-    async fn explain_refused_allocation(&self, key: &SegmentKey, count: i64) -> Result<()> {
-        match self.get(key).await? {
-            None => Err(Error::KeyNotFound {
-                key: key.to_string(),
-            }),
-            Some(current) if current > ceiling_for(count) => Err(Error::Overflow {
-                key: key.to_string(),
-                current,
-                count,
-            }),
-            // Created between the update and the read: try again.
-            Some(_) => Ok(()),
-        }
-    }
-
-    /// Raises an existing row in one conditional `UPDATE`; `true` if it changed.
-    async fn raise_existing(&self, key: &SegmentKey, value: i64) -> Result<bool> {
-        let result = sqlx::query(AssertSqlSafe(self.sql.raise.clone()))
-            .bind(value)
-            .bind(key.as_str())
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(DB::rows_affected(&result) > 0)
     }
 }
 
-#[async_trait]
-impl<DB> SegmentAllocator for SqlAllocator<DB>
-where
-    DB: Dialect,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i32: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'r> String: Decode<'r, DB> + Type<DB>,
-    usize: ColumnIndex<DB::Row>,
-{
-    fn backend(&self) -> &'static str {
-        DB::BACKEND
-    }
+sql_impl! {
+    #[async_trait]
+    impl<DB> [SegmentAllocator for SqlAllocator<DB>] {
+        fn backend(&self) -> &'static str {
+            DB::BACKEND
+        }
 
-    async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
-        check_count(count)?;
-        loop {
-            if let Some(end) = self.try_allocate(key, count).await? {
-                return Ok(Segment::ending_at(end, count));
+        async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
+            check_count(count)?;
+            loop {
+                if let Some(end) = self.try_allocate(key, count).await? {
+                    return Ok(Segment::ending_at(end, count));
+                }
+                self.explain_refused_allocation(key, count).await?;
             }
-            self.explain_refused_allocation(key, count).await?;
         }
-    }
 
-    async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {
-        check_value(value)?;
-        // 1. Raise an existing row in one conditional UPDATE (atomic: the row is locked and
-        //    the condition re-checked by the database).
-        // 2. No row changed: either the counter is already ahead or it does not exist, so
-        //    try to create it; a unique violation means another caller created it first.
-        // 3. The row exists now: raise again and, if that changes nothing, read the value,
-        //    which can only have grown since.
-        if self.raise_existing(key, value).await? {
-            return Ok(RaiseOutcome::Raised { value });
+        async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {
+            check_value(value)?;
+            // 1. Raise an existing row in one conditional UPDATE (atomic: the row is locked and
+            //    the condition re-checked by the database).
+            // 2. No row changed: either the counter is already ahead or it does not exist, so
+            //    try to create it; a unique violation means another caller created it first.
+            // 3. The row exists now: raise again and, if that changes nothing, read the value,
+            //    which can only have grown since.
+            if self.raise_existing(key, value).await? {
+                return Ok(RaiseOutcome::Raised { value });
+            }
+            match self.create(key, value).await {
+                Ok(()) => return Ok(RaiseOutcome::Created { value }),
+                Err(Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if self.raise_existing(key, value).await? {
+                return Ok(RaiseOutcome::Raised { value });
+            }
+            match self.get(key).await? {
+                Some(current) => Ok(RaiseOutcome::AlreadyAhead { current }),
+                // Only an explicit purge deletes rows; treat one racing with us as absent.
+                None => Box::pin(self.raise_to(key, value)).await,
+            }
         }
-        match self.create(key, value).await {
-            Ok(()) => return Ok(RaiseOutcome::Created { value }),
-            Err(Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        if self.raise_existing(key, value).await? {
-            return Ok(RaiseOutcome::Raised { value });
-        }
-        match self.get(key).await? {
-            Some(current) => Ok(RaiseOutcome::AlreadyAhead { current }),
-            // Only an explicit purge deletes rows; treat one racing with us as absent.
-            None => Box::pin(self.raise_to(key, value)).await,
-        }
-    }
 
-    async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
-        check_value(value)?;
-        sqlx::query(AssertSqlSafe(self.sql.insert.clone()))
-            .bind(key.as_str())
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(db) if db.is_unique_violation() => Error::AlreadyExists {
-                    key: key.to_string(),
-                },
-                e => self.err(e),
+        async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
+            check_value(value)?;
+            sqlx::query(AssertSqlSafe(self.sql.insert.clone()))
+                .bind(key.as_str())
+                .bind(value)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(db) if db.is_unique_violation() => Error::AlreadyExists {
+                        key: key.to_string(),
+                    },
+                    e => self.err(e),
+                })?;
+            Ok(())
+        }
+
+        async fn get(&self, key: &SegmentKey) -> Result<Option<i64>> {
+            sqlx::query_scalar(AssertSqlSafe(self.sql.get.clone()))
+                .bind(key.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.err(e))
+        }
+
+        async fn list(&self, prefix: &str) -> Result<Vec<Counter>> {
+            let chars = i32::try_from(prefix.chars().count()).map_err(|_| Error::InvalidKey {
+                reason: "prefix too long".into(),
             })?;
-        Ok(())
-    }
+            let rows: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(self.sql.list.clone()))
+                .bind(chars)
+                .bind(prefix)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.err(e))?;
+            let mut counters: Vec<Counter> = rows
+                .into_iter()
+                .map(|(key, value)| Counter { key, value })
+                .collect();
+            // The database's collation decides its order; the contract is byte order.
+            counters.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(counters)
+        }
 
-    async fn get(&self, key: &SegmentKey) -> Result<Option<i64>> {
-        sqlx::query_scalar(AssertSqlSafe(self.sql.get.clone()))
-            .bind(key.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.err(e))
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<Counter>> {
-        let chars = i32::try_from(prefix.chars().count()).map_err(|_| Error::InvalidKey {
-            reason: "prefix too long".into(),
-        })?;
-        let rows: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(self.sql.list.clone()))
-            .bind(chars)
-            .bind(prefix)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        let mut counters: Vec<Counter> = rows
-            .into_iter()
-            .map(|(key, value)| Counter { key, value })
-            .collect();
-        // The database's collation decides its order; the contract is byte order.
-        counters.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(counters)
-    }
-
-    async fn delete(&self, key: &SegmentKey) -> Result<bool> {
-        let result = sqlx::query(AssertSqlSafe(self.sql.delete.clone()))
-            .bind(key.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(DB::rows_affected(&result) > 0)
+        async fn delete(&self, key: &SegmentKey) -> Result<bool> {
+            let result = sqlx::query(AssertSqlSafe(self.sql.delete.clone()))
+                .bind(key.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.err(e))?;
+            Ok(DB::rows_affected(&result) > 0)
+        }
     }
 }

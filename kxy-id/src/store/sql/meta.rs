@@ -4,13 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::{
-    AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type,
-};
+use sqlx::{AssertSqlSafe, Database, Pool};
 
 use super::Dialect;
 
-use super::{create_if_missing, map_sqlx_error, placeholders};
+use super::{create_if_missing, map_sqlx_error, placeholders, sql_impl};
 use crate::error::{Error, Result};
 use crate::store::meta::{MetaStore, expiry, now_millis};
 
@@ -79,126 +77,116 @@ impl<DB: Dialect> std::fmt::Debug for SqlMetaStore<DB> {
     }
 }
 
-impl<DB> SqlMetaStore<DB>
-where
-    DB: Dialect,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> i32: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'r> String: Decode<'r, DB> + Type<DB>,
-    usize: ColumnIndex<DB::Row>,
-{
-    /// Uses `pool` (typically the allocator's, e.g. [`SqliteAllocator::pool`](crate::SqliteAllocator::pool)),
-    /// creating the table if missing.
-    pub async fn new(pool: Pool<DB>) -> Result<Self> {
-        create_if_missing(&pool, DB::META_DDL).await?;
-        Ok(SqlMetaStore {
-            pool,
-            sql: MetaSql::new::<DB>(),
-        })
-    }
-
-    fn err(&self, e: sqlx::Error) -> Error {
-        map_sqlx_error(DB::BACKEND, e)
-    }
-
-    /// `sql` with `binds` bound in order.
-    fn query<'q>(
-        sql: &Arc<str>,
-        binds: &[Bind<'q>],
-    ) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments> {
-        let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
-        for b in binds {
-            q = match *b {
-                Bind::Str(s) => q.bind(s),
-                Bind::Int(i) => q.bind(i),
-                Bind::OptInt(i) => q.bind(i),
-            };
+sql_impl! {
+    impl<DB> [SqlMetaStore<DB>] {
+        /// Uses `pool` (typically the allocator's, e.g. [`SqliteAllocator::pool`](crate::SqliteAllocator::pool)),
+        /// creating the table if missing.
+        pub async fn new(pool: Pool<DB>) -> Result<Self> {
+            create_if_missing(&pool, DB::META_DDL).await?;
+            Ok(SqlMetaStore {
+                pool,
+                sql: MetaSql::new::<DB>(),
+            })
         }
-        q
-    }
 
-    async fn exec(&self, sql: &Arc<str>, binds: &[Bind<'_>]) -> Result<u64> {
-        let done = Self::query(sql, binds)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(DB::rows_affected(&done))
-    }
+        fn err(&self, e: sqlx::Error) -> Error {
+            map_sqlx_error(DB::BACKEND, e)
+        }
 
-    async fn insert(&self, name: &str, value: &str, expires: Option<i64>) -> Result<bool> {
-        match self
-            .exec(
-                &self.sql.insert,
-                &[Bind::Str(name), Bind::Str(value), Bind::OptInt(expires)],
-            )
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(Error::Backend { source, .. })
-                if source
-                    .downcast_ref::<sqlx::Error>()
-                    .and_then(|e| e.as_database_error())
-                    .is_some_and(|d| d.is_unique_violation()) =>
+        /// `sql` with `binds` bound in order.
+        fn query<'q>(
+            sql: &Arc<str>,
+            binds: &[Bind<'q>],
+        ) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments> {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+            for b in binds {
+                q = match *b {
+                    Bind::Str(s) => q.bind(s),
+                    Bind::Int(i) => q.bind(i),
+                    Bind::OptInt(i) => q.bind(i),
+                };
+            }
+            q
+        }
+
+        async fn exec(&self, sql: &Arc<str>, binds: &[Bind<'_>]) -> Result<u64> {
+            let done = Self::query(sql, binds)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.err(e))?;
+            Ok(DB::rows_affected(&done))
+        }
+
+        async fn insert(&self, name: &str, value: &str, expires: Option<i64>) -> Result<bool> {
+            match self
+                .exec(
+                    &self.sql.insert,
+                    &[Bind::Str(name), Bind::Str(value), Bind::OptInt(expires)],
+                )
+                .await
             {
-                Ok(false)
+                Ok(_) => Ok(true),
+                Err(Error::Backend { source, .. })
+                    if source
+                        .downcast_ref::<sqlx::Error>()
+                        .and_then(|e| e.as_database_error())
+                        .is_some_and(|d| d.is_unique_violation()) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
         }
-    }
 
-    /// Changes a set stored as a JSON array, inside a transaction that locks its row.
-    async fn change_set(
-        &self,
-        name: &str,
-        change: impl FnOnce(&mut Vec<String>) -> bool,
-    ) -> Result<bool> {
-        let mut tx = match DB::BEGIN {
-            Some(stmt) => self.pool.begin_with(stmt).await,
-            None => self.pool.begin().await,
-        }
-        .map_err(|e| self.err(e))?;
-        let json: Option<String> = sqlx::query_scalar(AssertSqlSafe(self.sql.lock_row.clone()))
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.err(e))?;
-        let mut members = match &json {
-            Some(j) => parse_set::<DB>(name, j)?,
-            None => Vec::new(),
-        };
-        if !change(&mut members) {
-            tx.rollback().await.map_err(|e| self.err(e))?;
-            return Ok(false);
-        }
-        members.sort();
-        members.dedup();
-        let text = serde_json::to_string(&members).expect("strings serialize");
-        let (sql, binds): (&Arc<str>, Vec<Bind<'_>>) = match (json.is_some(), members.is_empty()) {
-            (true, true) => (&self.sql.delete_row, vec![Bind::Str(name)]),
-            (true, false) => (
-                &self.sql.update,
-                vec![Bind::Str(&text), Bind::OptInt(None), Bind::Str(name)],
-            ),
-            (false, true) => {
-                tx.rollback().await.map_err(|e| self.err(e))?;
-                return Ok(true);
+        /// Changes a set stored as a JSON array, inside a transaction that locks its row.
+        async fn change_set(
+            &self,
+            name: &str,
+            change: impl FnOnce(&mut Vec<String>) -> bool,
+        ) -> Result<bool> {
+            let mut tx = match DB::BEGIN {
+                Some(stmt) => self.pool.begin_with(stmt).await,
+                None => self.pool.begin().await,
             }
-            (false, false) => (
-                &self.sql.insert,
-                vec![Bind::Str(name), Bind::Str(&text), Bind::OptInt(None)],
-            ),
-        };
-        Self::query(sql, &binds)
-            .execute(&mut *tx)
-            .await
             .map_err(|e| self.err(e))?;
-        tx.commit().await.map_err(|e| self.err(e))?;
-        Ok(true)
+            let json: Option<String> = sqlx::query_scalar(AssertSqlSafe(self.sql.lock_row.clone()))
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+            let mut members = match &json {
+                Some(j) => parse_set::<DB>(name, j)?,
+                None => Vec::new(),
+            };
+            if !change(&mut members) {
+                tx.rollback().await.map_err(|e| self.err(e))?;
+                return Ok(false);
+            }
+            members.sort();
+            members.dedup();
+            let text = serde_json::to_string(&members).expect("strings serialize");
+            let (sql, binds): (&Arc<str>, Vec<Bind<'_>>) = match (json.is_some(), members.is_empty()) {
+                (true, true) => (&self.sql.delete_row, vec![Bind::Str(name)]),
+                (true, false) => (
+                    &self.sql.update,
+                    vec![Bind::Str(&text), Bind::OptInt(None), Bind::Str(name)],
+                ),
+                (false, true) => {
+                    tx.rollback().await.map_err(|e| self.err(e))?;
+                    return Ok(true);
+                }
+                (false, false) => (
+                    &self.sql.insert,
+                    vec![Bind::Str(name), Bind::Str(&text), Bind::OptInt(None)],
+                ),
+            };
+            Self::query(sql, &binds)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+            tx.commit().await.map_err(|e| self.err(e))?;
+            Ok(true)
+        }
     }
 }
 
@@ -217,110 +205,100 @@ enum Bind<'a> {
     OptInt(Option<i64>),
 }
 
-#[async_trait]
-impl<DB> MetaStore for SqlMetaStore<DB>
-where
-    DB: Dialect,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> i32: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'r> String: Decode<'r, DB> + Type<DB>,
-    usize: ColumnIndex<DB::Row>,
-{
-    async fn get(&self, name: &str) -> Result<Option<String>> {
-        sqlx::query_scalar(AssertSqlSafe(self.sql.get.clone()))
-            .bind(name)
-            .bind(now_millis())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.err(e))
-    }
-
-    async fn set(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
-        let expires = expiry(ttl);
-        // Update, else insert; a concurrent insert by another writer means the row exists,
-        // so update once more (last writer wins, as with Redis SET).
-        let update = [Bind::Str(value), Bind::OptInt(expires), Bind::Str(name)];
-        if self.exec(&self.sql.update, &update).await? > 0 {
-            return Ok(());
+sql_impl! {
+    #[async_trait]
+    impl<DB> [MetaStore for SqlMetaStore<DB>] {
+        async fn get(&self, name: &str) -> Result<Option<String>> {
+            sqlx::query_scalar(AssertSqlSafe(self.sql.get.clone()))
+                .bind(name)
+                .bind(now_millis())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.err(e))
         }
-        if !self.insert(name, value, expires).await? {
-            self.exec(&self.sql.update, &update).await?;
+
+        async fn set(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
+            let expires = expiry(ttl);
+            // Update, else insert; a concurrent insert by another writer means the row exists,
+            // so update once more (last writer wins, as with Redis SET).
+            let update = [Bind::Str(value), Bind::OptInt(expires), Bind::Str(name)];
+            if self.exec(&self.sql.update, &update).await? > 0 {
+                return Ok(());
+            }
+            if !self.insert(name, value, expires).await? {
+                self.exec(&self.sql.update, &update).await?;
+            }
+            Ok(())
         }
-        Ok(())
-    }
 
-    async fn set_if_absent(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
-        // An expired value is absent: remove it (only if still expired), then insert; the
-        // primary key lets exactly one concurrent caller win.
-        self.exec(
-            &self.sql.delete_expired,
-            &[Bind::Str(name), Bind::Int(now_millis())],
-        )
-        .await?;
-        self.insert(name, value, expiry(ttl)).await
-    }
-
-    async fn delete(&self, name: &str) -> Result<bool> {
-        Ok(self
-            .exec(
-                &self.sql.delete,
+        async fn set_if_absent(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
+            // An expired value is absent: remove it (only if still expired), then insert; the
+            // primary key lets exactly one concurrent caller win.
+            self.exec(
+                &self.sql.delete_expired,
                 &[Bind::Str(name), Bind::Int(now_millis())],
             )
-            .await?
-            > 0)
-    }
+            .await?;
+            self.insert(name, value, expiry(ttl)).await
+        }
 
-    async fn delete_if_equals(&self, name: &str, value: &str) -> Result<bool> {
-        let binds = [Bind::Str(name), Bind::Str(value), Bind::Int(now_millis())];
-        Ok(self.exec(&self.sql.delete_if_equals, &binds).await? > 0)
-    }
+        async fn delete(&self, name: &str) -> Result<bool> {
+            Ok(self
+                .exec(
+                    &self.sql.delete,
+                    &[Bind::Str(name), Bind::Int(now_millis())],
+                )
+                .await?
+                > 0)
+        }
 
-    async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        let chars = i32::try_from(prefix.chars().count()).map_err(|_| Error::InvalidKey {
-            reason: "prefix too long".into(),
-        })?;
-        let mut rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(self.sql.scan.clone()))
-            .bind(chars)
-            .bind(prefix)
-            .bind(now_millis())
-            .fetch_all(&self.pool)
+        async fn delete_if_equals(&self, name: &str, value: &str) -> Result<bool> {
+            let binds = [Bind::Str(name), Bind::Str(value), Bind::Int(now_millis())];
+            Ok(self.exec(&self.sql.delete_if_equals, &binds).await? > 0)
+        }
+
+        async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+            let chars = i32::try_from(prefix.chars().count()).map_err(|_| Error::InvalidKey {
+                reason: "prefix too long".into(),
+            })?;
+            let mut rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(self.sql.scan.clone()))
+                .bind(chars)
+                .bind(prefix)
+                .bind(now_millis())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.err(e))?;
+            rows.sort();
+            Ok(rows)
+        }
+
+        async fn members(&self, name: &str) -> Result<Vec<String>> {
+            let Some(json) = self.get(name).await? else {
+                return Ok(Vec::new());
+            };
+            let mut members = parse_set::<DB>(name, &json)?;
+            members.sort();
+            members.dedup();
+            Ok(members)
+        }
+
+        async fn replace_members(&self, name: &str, members: &[String]) -> Result<()> {
+            let fresh = members.to_vec();
+            self.change_set(name, move |m| {
+                *m = fresh;
+                true
+            })
+            .await?;
+            Ok(())
+        }
+
+        async fn remove_member(&self, name: &str, member: &str) -> Result<bool> {
+            self.change_set(name, |m| {
+                let before = m.len();
+                m.retain(|x| x != member);
+                m.len() != before
+            })
             .await
-            .map_err(|e| self.err(e))?;
-        rows.sort();
-        Ok(rows)
-    }
-
-    async fn members(&self, name: &str) -> Result<Vec<String>> {
-        let Some(json) = self.get(name).await? else {
-            return Ok(Vec::new());
-        };
-        let mut members = parse_set::<DB>(name, &json)?;
-        members.sort();
-        members.dedup();
-        Ok(members)
-    }
-
-    async fn replace_members(&self, name: &str, members: &[String]) -> Result<()> {
-        let fresh = members.to_vec();
-        self.change_set(name, move |m| {
-            *m = fresh;
-            true
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn remove_member(&self, name: &str, member: &str) -> Result<bool> {
-        self.change_set(name, |m| {
-            let before = m.len();
-            m.retain(|x| x != member);
-            m.len() != before
-        })
-        .await
+        }
     }
 }

@@ -49,6 +49,11 @@ pub trait Dialect: Database + private::Sealed {
     /// The metadata table's DDL.
     const META_DDL: &'static str;
 
+    /// The most connections a pool opens.
+    const MAX_CONNECTIONS: u32;
+
+    /// How to reach the database `url` names, with the settings the durability promise needs.
+    fn connect_options(url: &str) -> Result<<Self::Connection as sqlx::Connection>::Options>;
     /// The counter table's DDL (`CREATE TABLE IF NOT EXISTS`).
     fn counters_ddl(table: &str) -> String;
     /// The single atomic statement that adds `?1` to the counter of key `?2` if it is at most
@@ -67,6 +72,35 @@ mod private {
     /// Only the dialects of this crate.
     pub trait Sealed {}
 }
+
+/// Writes an `impl` block over every dialect with sqlx's bounds spelled out once.
+///
+/// Rust does not carry a trait's `where` clauses to its users (no implied bounds), so every
+/// generic `impl` over an sqlx database repeats what sqlx needs: executors for the pool and a
+/// connection, and the value types bound and read. This macro is that list:
+/// `sql_impl! { #[attrs] impl<DB> [Trait for Type<DB>] { ... } }` (or `[Type<DB>]` for an
+/// inherent impl).
+macro_rules! sql_impl {
+    ($(#[$attr:meta])* impl<DB> [$($head:tt)*] { $($body:tt)* }) => {
+        $(#[$attr])*
+        impl<DB> $($head)*
+        where
+            DB: $crate::store::sql::Dialect,
+            DB::Arguments: sqlx::IntoArguments<DB>,
+            for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+            for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+            for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+            usize: sqlx::ColumnIndex<DB::Row>,
+        {
+            $($body)*
+        }
+    };
+}
+pub(crate) use sql_impl;
 
 /// Runs a DDL statement; a unique violation means another server created the object at the
 /// same moment (PostgreSQL reports the race on its catalog that way), so the object exists.
@@ -127,22 +161,15 @@ pub(crate) fn placeholders<DB: Dialect>(sql: &str) -> Arc<str> {
     }
 }
 
-/// A pool of up to 16 connections to a networked database, giving up after `timeout`; the
-/// error names the server without the password.
+/// Parses a URL into sqlx's connect options, naming the URL without its password on failure.
 #[cfg(any(feature = "mysql", feature = "postgres"))]
-pub(crate) async fn connect_pool<DB: Dialect>(
-    url: &str,
-    timeout: std::time::Duration,
-) -> Result<sqlx::Pool<DB>> {
-    sqlx::pool::PoolOptions::<DB>::new()
-        .max_connections(16)
-        .acquire_timeout(timeout)
-        .connect(url)
-        .await
-        .map_err(|e| Error::Connect {
-            target: crate::error::redact_url(url),
-            reason: e.to_string(),
-        })
+pub(crate) fn parse_url<O: std::str::FromStr>(url: &str) -> Result<O>
+where
+    O::Err: std::fmt::Display,
+{
+    url.parse().map_err(|e: O::Err| {
+        Error::InvalidConfig(format!("{}: {e}", crate::error::redact_url(url)))
+    })
 }
 
 /// The tests every networked SQL store runs against its live server: the allocator and

@@ -2,8 +2,6 @@
 //! InnoDB), `LAST_INSERT_ID(expr)` to read the allocated value from the same statement, and
 //! `SELECT ... FOR UPDATE` to lock a metadata row.
 
-use std::time::Duration;
-
 use sqlx::MySql;
 
 use super::{Dialect, SqlAllocator, SqlMetaStore};
@@ -31,6 +29,12 @@ impl Dialect for MySql {
     const META_DDL: &'static str = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
         name VARCHAR(600) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
         value LONGTEXT NOT NULL, expires_at BIGINT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+    const MAX_CONNECTIONS: u32 = 16;
+
+    fn connect_options(url: &str) -> Result<<Self::Connection as sqlx::Connection>::Options> {
+        super::parse_url::<sqlx::mysql::MySqlConnectOptions>(url)
+    }
 
     fn counters_ddl(table: &str) -> String {
         // utf8mb4_bin compares keys by code point (byte order of UTF-8), so keys differing
@@ -61,22 +65,11 @@ impl Dialect for MySql {
     }
 }
 
-impl SqlAllocator<MySql> {
-    /// Connects to `url` (`mysql://user:password@host:3306/database`), giving up after
-    /// `timeout`, and creates the counter table if missing.
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
-        Self::with_pool(
-            super::connect_pool(url, timeout).await?,
-            super::DEFAULT_TABLE,
-        )
-        .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::TestDatabase;
+    use std::time::Duration;
 
     super::super::networked_store_tests!(
         MySqlAllocator,

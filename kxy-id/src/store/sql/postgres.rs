@@ -1,8 +1,6 @@
 //! PostgreSQL. What differs from the other SQL stores: the DDL (`COLLATE "C"` keys), `$n`
 //! placeholders, `RETURNING`, and `SELECT ... FOR UPDATE` to lock a metadata row.
 
-use std::time::Duration;
-
 use sqlx::Postgres;
 
 use super::{Dialect, SqlAllocator, SqlMetaStore};
@@ -29,6 +27,12 @@ impl Dialect for Postgres {
     const META_DDL: &'static str = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
         name VARCHAR(600) COLLATE \"C\" NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at BIGINT)";
 
+    const MAX_CONNECTIONS: u32 = 16;
+
+    fn connect_options(url: &str) -> Result<<Self::Connection as sqlx::Connection>::Options> {
+        super::parse_url::<sqlx::postgres::PgConnectOptions>(url)
+    }
+
     fn counters_ddl(table: &str) -> String {
         // COLLATE "C": keys compare byte for byte, whatever the database's locale.
         format!(
@@ -51,22 +55,11 @@ impl Dialect for Postgres {
     }
 }
 
-impl SqlAllocator<Postgres> {
-    /// Connects to `url` (`postgres://user:password@host:5432/database`), giving up after
-    /// `timeout`, and creates the counter table if missing.
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
-        Self::with_pool(
-            super::connect_pool(url, timeout).await?,
-            super::DEFAULT_TABLE,
-        )
-        .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::TestDatabase;
+    use std::time::Duration;
 
     super::super::networked_store_tests!(
         PgAllocator,

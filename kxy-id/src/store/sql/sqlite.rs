@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::Sqlite;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
-use super::{Dialect, SqlAllocator, SqlMetaStore, map_sqlx_error};
+use super::{Dialect, SqlAllocator, SqlMetaStore};
 use crate::error::Result;
 
 /// How long a writer waits for another process's write lock before giving up.
@@ -43,6 +43,19 @@ impl Dialect for Sqlite {
     const META_DDL: &'static str = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
         name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID";
 
+    // Writers from several processes queue on the file lock; a few connections suffice.
+    const MAX_CONNECTIONS: u32 = 4;
+
+    fn connect_options(url: &str) -> Result<<Self::Connection as sqlx::Connection>::Options> {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Ok(SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT))
+    }
+
     fn counters_ddl(table: &str) -> String {
         format!(
             "CREATE TABLE IF NOT EXISTS {table} (
@@ -66,18 +79,11 @@ impl Dialect for Sqlite {
 impl SqlAllocator<Sqlite> {
     /// Opens (creating if needed) the SQLite file at `path` and its counter table.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path.as_ref())
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| map_sqlx_error("sqlite", e))?;
-        Self::with_pool(pool, super::DEFAULT_TABLE).await
+        Self::connect(
+            &format!("sqlite://{}", path.as_ref().display()),
+            BUSY_TIMEOUT,
+        )
+        .await
     }
 }
 
@@ -121,7 +127,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unsafe_table_names_are_refused() {
+    async fn unsafe_table_names_are_refused_and_the_meta_store_conforms() {
         let dir = tempfile::tempdir().unwrap();
         let a = SqliteAllocator::open(dir.path().join("x.db"))
             .await
@@ -130,15 +136,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, crate::Error::InvalidIdentifier { .. }));
-    }
-
-    #[tokio::test]
-    async fn sqlite_meta_store_conforms() {
-        let dir = tempfile::tempdir().unwrap();
-        let alloc = SqliteAllocator::open(dir.path().join("m.db"))
-            .await
-            .unwrap();
-        let store = SqliteMetaStore::new(alloc.pool().clone()).await.unwrap();
+        let store = SqliteMetaStore::new(a.pool().clone()).await.unwrap();
         crate::testing::meta::meta_store_conforms(&store, "t").await;
     }
 }
