@@ -196,3 +196,39 @@ async fn export_and_import_carry_configurations_and_counters_to_a_new_store() {
     assert_eq!(body["code"], 0, "{body}");
     assert!(int(&body["data"]["start"]) > last, "{body}");
 }
+
+#[tokio::test]
+async fn a_failing_store_answers_503_in_the_envelope_never_a_bare_500() {
+    let Some(db) = kxy_id::testing::TestDatabase::postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_with(dir.path(), Some(&db.url), &["--reserve", "0"]);
+    let server = TestServer::start(&settings).await;
+    with_sequence(&server).await;
+    hand_out(&server, 1).await;
+    // The counter table disappears under the server (an operator's mistake, a bad restore).
+    db.execute(&["DROP TABLE kxy_id_segments".to_string()])
+        .await;
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/segment/allocate",
+            Some(
+                json!({"system_code": "shop", "db_name": "orders", "table_name": "seq",
+                        "field_name": "id", "segment_count": 10}),
+            ),
+            None,
+        )
+        .await;
+    assert_eq!((status, body["code"].as_i64()), (200, Some(503)), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("retry"), "{body}");
+    let (_, _, metrics) = server.get_raw("/metrics", &[]).await;
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains(r#"route="allocate",outcome="unavailable"} 1"#),
+        "{metrics}"
+    );
+    server.stop().await;
+    db.remove().await;
+}

@@ -3,7 +3,7 @@
 //! Database configurations, the admin account, discovered tables, failure markers,
 //! initialization locks and a generated JWT secret live in the same store as the counters.
 //! Names are the old service's Redis keys (`kxy:id:db_config:{guid}`, `kxy:id:system:init`, ...;
-//! see [`names`]), so a [`RedisMetaStore`] reads and writes exactly what the old service did.
+//! see [`names`]), so the Redis metadata store reads and writes exactly what the old service did.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
