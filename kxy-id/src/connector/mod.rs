@@ -45,6 +45,7 @@ use crate::error::{Error, Result};
 mod catalog;
 mod classify;
 mod ident;
+mod server;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 mod sqlx_common;
 
@@ -58,6 +59,7 @@ mod oracle;
 mod postgres;
 
 pub use classify::{Column, PrimaryKey, SkipReason, TableClass};
+pub use server::DbServer;
 
 pub(crate) use classify::{classify, is_integer_type};
 #[cfg(any(test, feature = "test-util"))]
@@ -105,11 +107,18 @@ impl Default for ConnectorOptions {
 /// or the dialect's closing quote); values are always bound as parameters.
 #[async_trait]
 pub trait DbConnector: Send + Sync + std::fmt::Debug {
+    /// The server this connector reads: which kind of database it is and where it listens.
+    fn server(&self) -> &DbServer;
+
     /// Which kind of database this connector reads.
-    fn db_type(&self) -> DbType;
+    fn db_type(&self) -> DbType {
+        self.server().db_type
+    }
 
     /// `host:port` of the server, for messages.
-    fn target(&self) -> String;
+    fn target(&self) -> String {
+        self.server().endpoint.to_string()
+    }
 
     /// The databases a scan covers, sorted: every database the user can see, without the
     /// system ones (`information_schema`, `mysql`, `performance_schema`, `sys`; `postgres`,

@@ -12,8 +12,8 @@ use super::catalog::{
     column_from_row, parse_max, primary_key_of, single_column, sorted, user_databases,
 };
 use super::ident::{quote_identifier, validate_identifier};
-use super::{Column, ConnectorOptions, DbConnector, PrimaryKey};
-use crate::config::{DatabaseConfig, DbType, Endpoint};
+use super::{Column, ConnectorOptions, DbConnector, DbServer, PrimaryKey};
+use crate::config::{DatabaseConfig, DbType};
 use crate::error::{Error, Result};
 
 /// Databases every SQL Server has, which hold no business tables.
@@ -32,8 +32,8 @@ type Connection = Client<Compat<TcpStream>>;
 /// generates needs [`ConnectorOptions::trust_server_certificate`]. Catalog names are compared
 /// exactly in Rust, whatever the server's collation.
 pub struct MssqlConnector {
-    /// The server's address.
-    endpoint: Endpoint,
+    /// Which server is read, and where it listens.
+    server: DbServer,
     /// Login and TLS settings (with the password; never printed).
     config: Config,
     /// Connections and timeouts.
@@ -45,7 +45,7 @@ pub struct MssqlConnector {
 impl fmt::Debug for MssqlConnector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MssqlConnector")
-            .field("endpoint", &self.endpoint.to_string())
+            .field("endpoint", &self.target())
             .field(
                 "trust_server_certificate",
                 &self.options.trust_server_certificate,
@@ -57,10 +57,10 @@ impl fmt::Debug for MssqlConnector {
 impl MssqlConnector {
     /// A connector for the configuration; connects on first use.
     pub fn new(config: &DatabaseConfig, options: &ConnectorOptions) -> Result<Self> {
-        let endpoint = config.endpoint()?;
+        let server = DbServer::new(DbType::SqlServer, config)?;
         let mut tds = Config::new();
-        tds.host(&endpoint.host);
-        tds.port(endpoint.port);
+        tds.host(&server.endpoint.host);
+        tds.port(server.endpoint.port);
         tds.authentication(AuthMethod::sql_server(&config.db_user, &config.db_password));
         tds.application_name("kxy-id");
         tds.encryption(EncryptionLevel::Required);
@@ -71,7 +71,7 @@ impl MssqlConnector {
             tds.database(db);
         }
         Ok(MssqlConnector {
-            endpoint,
+            server,
             config: tds,
             options: options.clone(),
             client: Mutex::new(None),
@@ -258,12 +258,8 @@ pub(crate) fn type_name(
 
 #[async_trait]
 impl DbConnector for MssqlConnector {
-    fn db_type(&self) -> DbType {
-        DbType::SqlServer
-    }
-
-    fn target(&self) -> String {
-        self.endpoint.to_string()
+    fn server(&self) -> &DbServer {
+        &self.server
     }
 
     async fn list_databases(&self) -> Result<Vec<String>> {
@@ -287,8 +283,13 @@ impl DbConnector for MssqlConnector {
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        let key_names = self.key_column_names(database, table);
-        primary_key_of(self, database, table, key_names).await
+        primary_key_of(
+            self,
+            database,
+            table,
+            self.key_column_names(database, table),
+        )
+        .await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
