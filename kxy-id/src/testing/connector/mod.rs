@@ -81,6 +81,38 @@ fn key(config: &DatabaseConfig, db: &str, table: &str, column: &str) -> SegmentK
     SegmentKey::new(&config.system_code, db, table, column).expect("fixture keys are valid")
 }
 
+/// The fixture's `MixedCase` table (keyed by `Id`) in the database the configuration scans,
+/// where the checks of seeding one key start.
+struct MixedCase<'f> {
+    /// The scanned database.
+    db: String,
+    /// The table.
+    table: &'f FixtureTable,
+    /// `MAX` of its key column.
+    max: i64,
+    /// Its segment key under the configuration's system code.
+    key: SegmentKey,
+}
+
+impl<'f> MixedCase<'f> {
+    /// Finds the scanned database (see [`the_database`]) and the table's key in it.
+    async fn find(
+        config: &DatabaseConfig,
+        connector: &dyn DbConnector,
+        fixture: &'f Fixture,
+    ) -> MixedCase<'f> {
+        let db = the_database(config, connector).await;
+        let (table, column, max) = fixture.mixed_case_key();
+        let key = key(config, &db, &table.name, column);
+        MixedCase {
+            db,
+            table,
+            max,
+            key,
+        }
+    }
+}
+
 /// Runs every check. `config` must scan only the fixture's database and use a system code no
 /// other run uses; each allocator must be empty under that system code. Allocators are only
 /// written under system codes derived from `config.system_code`.
