@@ -5,8 +5,6 @@
 //! Catalogs differ per dialect; what is done with their rows does not, so it lives here once.
 //! Helpers only some dialects use are kept compiled (and tested) in every build.
 
-use std::future::Future;
-
 use super::{Column, DbConnector, PrimaryKey};
 use crate::error::{Error, Result};
 
@@ -63,21 +61,22 @@ pub(crate) fn column_from_row(row: &[Option<String>], type_name: TypeName) -> Op
 }
 
 /// [`DbConnector::primary_key`] from the table's columns (as `connector` lists them) and the
-/// names of its key columns in key order (`key_names`, awaited only when the table exists).
+/// names of its key columns in key order (read by `key_names`, called only when the table
+/// exists).
 ///
 /// A table without columns does not exist: [`Error::NotFound`], before the key is read.
 /// Key names are matched exactly against the columns, which give them their types.
-pub(crate) async fn primary_key_of(
-    connector: &dyn DbConnector,
+pub(crate) async fn primary_key_of<C: DbConnector>(
+    connector: &C,
     database: &str,
     table: &str,
-    key_names: impl Future<Output = Result<Vec<String>>>,
+    key_names: impl AsyncFnOnce(&C, &str, &str) -> Result<Vec<String>>,
 ) -> Result<PrimaryKey> {
     let columns = connector.list_columns(database, table).await?;
     if columns.is_empty() {
         return Err(table_not_found(database, table));
     }
-    let names = key_names.await?;
+    let names = key_names(connector, database, table).await?;
     Ok(PrimaryKey {
         columns: names
             .into_iter()

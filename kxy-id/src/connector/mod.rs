@@ -251,15 +251,20 @@ mod tests {
         }
     }
 
+    /// Whether the connector for `t` is compiled into this build.
+    fn compiled(t: DbType) -> bool {
+        match t {
+            DbType::MySql => cfg!(feature = "mysql"),
+            DbType::Postgres => cfg!(feature = "postgres"),
+            DbType::SqlServer => cfg!(feature = "mssql"),
+            DbType::Oracle => cfg!(feature = "oracle"),
+        }
+    }
+
     #[test]
     fn each_type_is_built_or_names_its_feature() {
         for t in DbType::ALL {
-            let compiled = match t {
-                DbType::MySql => cfg!(feature = "mysql"),
-                DbType::Postgres => cfg!(feature = "postgres"),
-                DbType::SqlServer => cfg!(feature = "mssql"),
-                DbType::Oracle => cfg!(feature = "oracle"),
-            };
+            let compiled = compiled(t);
             match connector_for(&config(t, "127.0.0.1"), &ConnectorOptions::default()) {
                 Ok(c) => {
                     assert!(compiled, "{t}");
@@ -278,5 +283,17 @@ mod tests {
             unsupported(DbType::SqlServer).to_string(),
             "sqlserver databases are not supported by this build: enable the cargo feature `mssql` of kxy-id"
         );
+    }
+
+    /// Every compiled connector that connects over TCP itself reports a server that does not
+    /// answer as a connect error naming the server, never the password. (Oracle's driver may
+    /// lack its client library instead; its own test covers both.)
+    #[tokio::test]
+    async fn unreachable_server_names_the_host_and_hides_the_password() {
+        for t in [DbType::MySql, DbType::Postgres, DbType::SqlServer] {
+            if compiled(t) {
+                crate::testing::connector::silent_server_is_a_connect_error(t).await;
+            }
+        }
     }
 }

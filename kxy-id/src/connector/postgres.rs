@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::fmt;
 
 use async_trait::async_trait;
+use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{AssertSqlSafe, PgPool};
 use tokio::sync::Mutex;
 
-use super::catalog::{parse_max, primary_key_of, sorted};
+use super::catalog::{primary_key_of, sorted};
 use super::ident::{quote_identifier, validate_identifier};
-use super::sqlx_common::{PoolError, connect_pool, sqlx_error};
+use super::sqlx_common::{PoolError, connect_pool, read_max, sqlx_error};
 use super::{Column, ConnectorOptions, DbConnector, DbServer, PrimaryKey};
 use crate::config::{DatabaseConfig, DbType};
 use crate::error::{Error, Result};
@@ -187,23 +187,14 @@ impl DbConnector for PgConnector {
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        primary_key_of(
-            self,
-            database,
-            table,
-            self.key_column_names(database, table),
-        )
-        .await
+        primary_key_of(self, database, table, Self::key_column_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
         let sql = max_sql(table, column)?;
         let pool = self.pool(database).await?;
-        let max: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(&pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        parse_max("postgres", max.as_deref(), database, table, column)
+        let names = [database, table, column];
+        read_max(&pool, sql, "postgres", &self.target(), names).await
     }
 }
 
@@ -226,33 +217,18 @@ mod tests {
         assert!(max_sql("a`b", "id").is_ok());
     }
 
-    #[tokio::test]
-    async fn unreachable_server_names_the_host_and_hides_the_password() {
-        check::silent_server_is_a_connect_error(DbType::Postgres, PgConnector::new).await;
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_connector_conforms() {
-        let Some(db) = TestDatabase::postgres().await else {
-            return;
-        };
-        let fixture = check::Fixture::postgres();
-        db.execute(&fixture.ddl).await;
-        let options = ConnectorOptions::default();
-        let connectors = check::conforms(
-            &db.server_url,
-            &db.name,
-            &fixture,
-            &options,
-            PgConnector::new,
-        )
-        .await;
         // Close every pool so the database can be dropped.
-        for connector in &connectors {
-            for pool in connector.pools.lock().await.values() {
-                pool.close().await;
+        let close = async |connectors: [PgConnector; 2]| {
+            for connector in &connectors {
+                for pool in connector.pools.lock().await.values() {
+                    pool.close().await;
+                }
             }
-        }
-        db.remove().await;
+        };
+        let db = TestDatabase::postgres().await;
+        let fixture = check::Fixture::postgres();
+        check::conforms_on_test_database(db, &fixture, PgConnector::new, close).await;
     }
 }

@@ -130,8 +130,9 @@ impl OracleConnector {
         .map_err(|e| Error::backend_msg("oracle", format!("the blocking task failed: {e}")))?
     }
 
-    /// The names of the key columns of `table`, in key order.
-    async fn key_column_names(&self, table: &str) -> Result<Vec<String>> {
+    /// The names of the key columns of `table`, in key order (`_database`, already checked by
+    /// the caller, is the configured service).
+    async fn key_column_names(&self, _database: &str, table: &str) -> Result<Vec<String>> {
         let params = vec![table.to_owned()];
         let rows = self
             .run(move |conn| text_rows(conn, PRIMARY_KEY_SQL, &params, 1))
@@ -186,7 +187,7 @@ impl DbConnector for OracleConnector {
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        primary_key_of(self, database, table, self.key_column_names(table)).await
+        primary_key_of(self, database, table, Self::key_column_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {

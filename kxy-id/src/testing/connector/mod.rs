@@ -45,7 +45,7 @@ pub use names::{hostile_names_are_refused, lookups_find_the_real_names};
 pub use seed::seed_key_checks_before_writing;
 pub use unreachable::unreachable_server_is_a_connect_error;
 
-#[cfg(all(test, any(feature = "mysql", feature = "postgres", feature = "mssql")))]
+#[cfg(test)]
 pub(crate) use unreachable::silent_server_is_a_connect_error;
 
 /// A configuration for tests (guid and system code fixed).
@@ -180,6 +180,27 @@ pub(crate) async fn conforms<C: DbConnector>(
     let wide = new(&all, options).expect("a connector for the test server");
     system_databases_are_hidden(&wide, db_name).await;
     [connector, wide]
+}
+
+/// [`conforms`] on `db`, a fresh [`TestDatabase`](crate::testing::TestDatabase) (`None` when
+/// its server is unreachable: nothing runs): creates the fixture in it, runs the suite with
+/// connectors built by `new`, hands them to `close` (which closes their connections), and
+/// removes the database.
+#[cfg(all(test, any(feature = "mysql", feature = "postgres")))]
+pub(crate) async fn conforms_on_test_database<C: DbConnector>(
+    db: Option<crate::testing::TestDatabase>,
+    fixture: &Fixture,
+    new: impl Fn(&DatabaseConfig, &crate::ConnectorOptions) -> crate::Result<C>,
+    close: impl AsyncFnOnce([C; 2]),
+) {
+    let Some(db) = db else {
+        return;
+    };
+    db.execute(&fixture.ddl).await;
+    let options = crate::ConnectorOptions::default();
+    let connectors = conforms(&db.server_url, &db.name, fixture, &options, new).await;
+    close(connectors).await;
+    db.remove().await;
 }
 
 /// Fresh allocators for [`run_all`]: memory and SQLite on a temporary file, where compiled
