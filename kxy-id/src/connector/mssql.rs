@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::catalog::{
-    column_from_row, parse_max, primary_key_of, single_column, sorted, user_databases,
+    CatalogType, column_from_row, parse_max, primary_key_of, single_column, sorted, user_databases,
 };
 use super::ident::{quote_identifier, validate_identifier};
 use super::{Column, ConnectorOptions, DbConnector, DbServer, PrimaryKey};
@@ -235,20 +235,15 @@ pub(crate) fn max_sql(database: &str, table: &str, column: &str) -> Result<Strin
 }
 
 /// A column type as it is declared: `varchar(36)`, `nvarchar(max)`, `decimal(18,0)`, `int`.
-pub(crate) fn type_name(
-    data_type: &str,
-    char_length: Option<&str>,
-    precision: Option<&str>,
-    scale: Option<&str>,
-) -> String {
-    let lower = data_type.to_lowercase();
+pub(crate) fn type_name(t: &CatalogType<'_>) -> String {
+    let lower = t.data_type.to_lowercase();
     match lower.as_str() {
-        "char" | "varchar" | "nchar" | "nvarchar" | "binary" | "varbinary" => match char_length {
+        "char" | "varchar" | "nchar" | "nvarchar" | "binary" | "varbinary" => match t.char_length {
             Some("-1") => format!("{lower}(max)"),
             Some(n) => format!("{lower}({n})"),
             None => lower,
         },
-        "decimal" | "numeric" => match (precision, scale) {
+        "decimal" | "numeric" => match (t.precision, t.scale) {
             (Some(p), Some(s)) => format!("{lower}({p},{s})"),
             _ => lower,
         },
@@ -351,18 +346,24 @@ mod tests {
 
     #[test]
     fn declared_types_are_rebuilt() {
-        assert_eq!(type_name("varchar", Some("36"), None, None), "varchar(36)");
         assert_eq!(
-            type_name("nvarchar", Some("-1"), None, None),
+            type_name(&CatalogType::new("varchar", Some("36"), None, None)),
+            "varchar(36)"
+        );
+        assert_eq!(
+            type_name(&CatalogType::new("nvarchar", Some("-1"), None, None)),
             "nvarchar(max)"
         );
         assert_eq!(
-            type_name("decimal", None, Some("18"), Some("0")),
+            type_name(&CatalogType::new("decimal", None, Some("18"), Some("0"))),
             "decimal(18,0)"
         );
-        assert_eq!(type_name("INT", None, Some("10"), Some("0")), "int");
         assert_eq!(
-            type_name("uniqueidentifier", None, None, None),
+            type_name(&CatalogType::new("INT", None, Some("10"), Some("0"))),
+            "int"
+        );
+        assert_eq!(
+            type_name(&CatalogType::new("uniqueidentifier", None, None, None)),
             "uniqueidentifier"
         );
     }
