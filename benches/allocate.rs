@@ -13,6 +13,7 @@ use kxy_id::{
     MemoryAllocator, MySqlAllocator, PgAllocator, RedisAllocator, SegmentAllocator, SegmentKey,
     SqliteAllocator,
 };
+use tokio::runtime::Runtime;
 
 fn bench_allocate(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -24,44 +25,23 @@ fn bench_allocate(c: &mut Criterion) {
     let system = kxy_id::testing::allocator::unique_prefix();
     let key = SegmentKey::new(&system, "bench", "t", "id").expect("a valid key");
 
+    let timeout = Duration::from_secs(5);
     let mut backends: Vec<(&str, Arc<dyn SegmentAllocator>)> =
         vec![("memory", Arc::new(MemoryAllocator::new()))];
-    backends.push((
-        "sqlite",
-        Arc::new(
-            rt.block_on(SqliteAllocator::open(dir.path().join("bench.db")))
-                .expect("sqlite"),
-        ),
-    ));
-    let timeout = Duration::from_secs(5);
+    let sqlite = SqliteAllocator::open(dir.path().join("bench.db"));
+    backends.push(opened(&rt, "sqlite", sqlite));
     if let Some(url) = rt.block_on(kxy_id::testing::redis_url()) {
-        backends.push((
-            "redis",
-            Arc::new(
-                rt.block_on(RedisAllocator::connect(&url, timeout))
-                    .expect("redis"),
-            ),
-        ));
+        backends.push(opened(&rt, "redis", RedisAllocator::connect(&url, timeout)));
     }
     let mysql_db = rt.block_on(TestDatabase::mysql());
     if let Some(db) = &mysql_db {
-        backends.push((
-            "mysql",
-            Arc::new(
-                rt.block_on(MySqlAllocator::connect(&db.url, timeout))
-                    .expect("mysql"),
-            ),
-        ));
+        let connecting = MySqlAllocator::connect(&db.url, timeout);
+        backends.push(opened(&rt, "mysql", connecting));
     }
     let pg_db = rt.block_on(TestDatabase::postgres());
     if let Some(db) = &pg_db {
-        backends.push((
-            "postgres",
-            Arc::new(
-                rt.block_on(PgAllocator::connect(&db.url, timeout))
-                    .expect("postgres"),
-            ),
-        ));
+        let connecting = PgAllocator::connect(&db.url, timeout);
+        backends.push(opened(&rt, "postgres", connecting));
     }
 
     let mut group = c.benchmark_group("allocate");
@@ -80,12 +60,20 @@ fn bench_allocate(c: &mut Criterion) {
         rt.block_on(kxy_id::testing::allocator::cleanup(&**alloc, &system));
     }
     drop(backends);
-    if let Some(db) = mysql_db {
-        rt.block_on(db.drop_mysql());
+    for db in [mysql_db, pg_db].into_iter().flatten() {
+        rt.block_on(db.remove());
     }
-    if let Some(db) = pg_db {
-        rt.block_on(db.drop_postgres());
-    }
+}
+
+/// A backend named `name`, opened by `opening` (a reachable service that then refuses is a
+/// failed run, not a skipped backend).
+fn opened<A: SegmentAllocator + 'static>(
+    rt: &Runtime,
+    name: &'static str,
+    opening: impl Future<Output = kxy_id::Result<A>>,
+) -> (&'static str, Arc<dyn SegmentAllocator>) {
+    let allocator = rt.block_on(opening).expect(name);
+    (name, Arc::new(allocator))
 }
 
 criterion_group! {

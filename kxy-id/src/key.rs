@@ -198,23 +198,26 @@ pub(crate) fn ceiling_for(count: i64) -> i64 {
 mod tests {
     use super::*;
 
+    /// Checks the four parts of `key`, in order.
+    fn assert_parts(key: &SegmentKey, [system, db, table, field]: [&str; 4]) {
+        assert_eq!(key.system_code(), system);
+        assert_eq!(key.db_name(), db);
+        assert_eq!(key.table_name(), table);
+        assert_eq!(key.field_name(), field);
+    }
+
     #[test]
     fn key_is_lower_cased_and_displayed_with_colons() {
         let key = SegmentKey::new("Shop", "Orders-DB", "T_Order", "ID").unwrap();
         assert_eq!(key.to_string(), "shop:orders-db:t_order:id");
-        assert_eq!(key.system_code(), "shop");
-        assert_eq!(key.db_name(), "orders-db");
-        assert_eq!(key.table_name(), "t_order");
-        assert_eq!(key.field_name(), "id");
+        assert_parts(&key, ["shop", "orders-db", "t_order", "id"]);
     }
 
     #[test]
     fn unicode_parts_keep_their_boundaries() {
         let key = SegmentKey::new("系统", "ÄÖ", "a:b", "Ω").unwrap();
         assert_eq!(key.as_str(), "系统:äö:a:b:ω");
-        assert_eq!(key.db_name(), "äö");
-        assert_eq!(key.table_name(), "a:b");
-        assert_eq!(key.field_name(), "ω");
+        assert_parts(&key, ["系统", "äö", "a:b", "ω"]);
     }
 
     #[test]
@@ -226,32 +229,26 @@ mod tests {
 
     #[test]
     fn empty_long_and_control_parts_are_refused() {
-        assert!(matches!(
-            SegmentKey::new("", "d", "t", "f"),
-            Err(Error::InvalidKey { .. })
-        ));
-        assert!(matches!(
-            SegmentKey::new("s", "  ", "t", "f"),
-            Err(Error::InvalidKey { .. })
-        ));
         let long = "x".repeat(MAX_PART_CHARS + 1);
-        assert!(matches!(
-            SegmentKey::new("s", "d", &long, "f"),
-            Err(Error::InvalidKey { .. })
-        ));
+        let refused = [
+            ["", "d", "t", "f"],
+            ["s", "  ", "t", "f"],
+            ["s", "d", &long, "f"],
+            ["s", "d", "t\0", "f"],
+            ["s", "d", "t", "f\n"],
+            ["s", "d", "t ", "f"],
+        ];
+        for [system, db, table, field] in refused {
+            assert!(
+                matches!(
+                    SegmentKey::new(system, db, table, field),
+                    Err(Error::InvalidKey { .. })
+                ),
+                "{:?}",
+                [system, db, table, field]
+            );
+        }
         assert!(SegmentKey::new("s", "d", &"x".repeat(MAX_PART_CHARS), "f").is_ok());
-        assert!(matches!(
-            SegmentKey::new("s", "d", "t\0", "f"),
-            Err(Error::InvalidKey { .. })
-        ));
-        assert!(matches!(
-            SegmentKey::new("s", "d", "t", "f\n"),
-            Err(Error::InvalidKey { .. })
-        ));
-        assert!(matches!(
-            SegmentKey::new("s", "d", "t ", "f"),
-            Err(Error::InvalidKey { .. })
-        ));
         assert!(SegmentKey::new("s", "d", "t t", "f").is_ok());
     }
 

@@ -5,8 +5,6 @@
 //! Catalogs differ per dialect; what is done with their rows does not, so it lives here once.
 //! Helpers only some dialects use are kept compiled (and tested) in every build.
 
-use std::future::Future;
-
 use super::{Column, DbConnector, PrimaryKey};
 use crate::error::{Error, Result};
 
@@ -39,45 +37,81 @@ pub(crate) fn single_column(rows: Vec<Vec<Option<String>>>) -> impl Iterator<Ite
     rows.into_iter().filter_map(|mut row| row.pop().flatten())
 }
 
-/// The signature of a dialect's rebuilding of a declared type from its catalog fields.
+/// A column's type as a catalog describes it: the data type and the fields that complete it
+/// (which of them a dialect uses, and how, is up to its [`TypeName`]).
 #[cfg_attr(not(any(feature = "mssql", feature = "oracle")), allow(dead_code))]
-pub(crate) type TypeName = fn(&str, Option<&str>, Option<&str>, Option<&str>) -> String;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CatalogType<'a> {
+    /// The data type: `varchar`, `NUMBER`, ...
+    pub(crate) data_type: &'a str,
+    /// The declared length of a character or binary type.
+    pub(crate) char_length: Option<&'a str>,
+    /// The precision of a numeric type.
+    pub(crate) precision: Option<&'a str>,
+    /// The scale of a numeric type.
+    pub(crate) scale: Option<&'a str>,
+}
 
-/// A column from catalog text `[name, data type, a, b, c]`, its declared type rebuilt by the
-/// dialect's `type_name` from the data type and the three fields after it (lengths, precision
-/// and scale, in the dialect's order). `None` when the name or the data type is NULL.
+#[cfg(test)]
+#[cfg_attr(not(any(feature = "mssql", feature = "oracle")), allow(dead_code))]
+impl<'a> CatalogType<'a> {
+    /// A catalog type from its fields, in the order of [`column_from_row`].
+    pub(crate) fn new(
+        data_type: &'a str,
+        char_length: Option<&'a str>,
+        precision: Option<&'a str>,
+        scale: Option<&'a str>,
+    ) -> Self {
+        CatalogType {
+            data_type,
+            char_length,
+            precision,
+            scale,
+        }
+    }
+}
+
+/// The signature of a dialect's rebuilding of a declared type (`varchar(36)`) from its
+/// catalog fields.
+#[cfg_attr(not(any(feature = "mssql", feature = "oracle")), allow(dead_code))]
+pub(crate) type TypeName = fn(&CatalogType<'_>) -> String;
+
+/// A column from catalog text `[name, data type, character length, precision, scale]` (the
+/// order every dialect's column query selects), its declared type rebuilt by the dialect's
+/// `type_name`. `None` when the name or the data type is NULL.
 #[cfg_attr(not(any(feature = "mssql", feature = "oracle")), allow(dead_code))]
 pub(crate) fn column_from_row(row: &[Option<String>], type_name: TypeName) -> Option<Column> {
-    let [name, data_type, a, b, c] = row else {
+    let [name, data_type, char_length, precision, scale] = row else {
         return None;
     };
     Some(Column {
         name: name.clone()?,
-        ty: type_name(
-            data_type.as_deref()?,
-            a.as_deref(),
-            b.as_deref(),
-            c.as_deref(),
-        ),
+        ty: type_name(&CatalogType {
+            data_type: data_type.as_deref()?,
+            char_length: char_length.as_deref(),
+            precision: precision.as_deref(),
+            scale: scale.as_deref(),
+        }),
     })
 }
 
 /// [`DbConnector::primary_key`] from the table's columns (as `connector` lists them) and the
-/// names of its key columns in key order (`key_names`, awaited only when the table exists).
+/// names of its key columns in key order (read by `key_names`, called only when the table
+/// exists).
 ///
 /// A table without columns does not exist: [`Error::NotFound`], before the key is read.
 /// Key names are matched exactly against the columns, which give them their types.
-pub(crate) async fn primary_key_of(
-    connector: &dyn DbConnector,
+pub(crate) async fn primary_key_of<C: DbConnector>(
+    connector: &C,
     database: &str,
     table: &str,
-    key_names: impl Future<Output = Result<Vec<String>>>,
+    key_names: impl AsyncFnOnce(&C, &str, &str) -> Result<Vec<String>>,
 ) -> Result<PrimaryKey> {
     let columns = connector.list_columns(database, table).await?;
     if columns.is_empty() {
         return Err(table_not_found(database, table));
     }
-    let names = key_names.await?;
+    let names = key_names(connector, database, table).await?;
     Ok(PrimaryKey {
         columns: names
             .into_iter()

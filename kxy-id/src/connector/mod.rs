@@ -45,6 +45,7 @@ use crate::error::{Error, Result};
 mod catalog;
 mod classify;
 mod ident;
+mod server;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 mod sqlx_common;
 
@@ -58,6 +59,7 @@ mod oracle;
 mod postgres;
 
 pub use classify::{Column, PrimaryKey, SkipReason, TableClass};
+pub use server::DbServer;
 
 pub(crate) use classify::{classify, is_integer_type};
 #[cfg(any(test, feature = "test-util"))]
@@ -105,11 +107,18 @@ impl Default for ConnectorOptions {
 /// or the dialect's closing quote); values are always bound as parameters.
 #[async_trait]
 pub trait DbConnector: Send + Sync + std::fmt::Debug {
+    /// The server this connector reads: which kind of database it is and where it listens.
+    fn server(&self) -> &DbServer;
+
     /// Which kind of database this connector reads.
-    fn db_type(&self) -> DbType;
+    fn db_type(&self) -> DbType {
+        self.server().db_type
+    }
 
     /// `host:port` of the server, for messages.
-    fn target(&self) -> String;
+    fn target(&self) -> String {
+        self.server().endpoint.to_string()
+    }
 
     /// The databases a scan covers, sorted: every database the user can see, without the
     /// system ones (`information_schema`, `mysql`, `performance_schema`, `sys`; `postgres`,
@@ -242,15 +251,20 @@ mod tests {
         }
     }
 
+    /// Whether the connector for `t` is compiled into this build.
+    fn compiled(t: DbType) -> bool {
+        match t {
+            DbType::MySql => cfg!(feature = "mysql"),
+            DbType::Postgres => cfg!(feature = "postgres"),
+            DbType::SqlServer => cfg!(feature = "mssql"),
+            DbType::Oracle => cfg!(feature = "oracle"),
+        }
+    }
+
     #[test]
     fn each_type_is_built_or_names_its_feature() {
         for t in DbType::ALL {
-            let compiled = match t {
-                DbType::MySql => cfg!(feature = "mysql"),
-                DbType::Postgres => cfg!(feature = "postgres"),
-                DbType::SqlServer => cfg!(feature = "mssql"),
-                DbType::Oracle => cfg!(feature = "oracle"),
-            };
+            let compiled = compiled(t);
             match connector_for(&config(t, "127.0.0.1"), &ConnectorOptions::default()) {
                 Ok(c) => {
                     assert!(compiled, "{t}");
@@ -269,5 +283,17 @@ mod tests {
             unsupported(DbType::SqlServer).to_string(),
             "sqlserver databases are not supported by this build: enable the cargo feature `mssql` of kxy-id"
         );
+    }
+
+    /// Every compiled connector that connects over TCP itself reports a server that does not
+    /// answer as a connect error naming the server, never the password. (Oracle's driver may
+    /// lack its client library instead; its own test covers both.)
+    #[tokio::test]
+    async fn unreachable_server_names_the_host_and_hides_the_password() {
+        for t in [DbType::MySql, DbType::Postgres, DbType::SqlServer] {
+            if compiled(t) {
+                crate::testing::connector::silent_server_is_a_connect_error(t).await;
+            }
+        }
     }
 }

@@ -4,15 +4,15 @@ use std::collections::HashMap;
 use std::fmt;
 
 use async_trait::async_trait;
+use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{AssertSqlSafe, PgPool};
 use tokio::sync::Mutex;
 
-use super::catalog::{parse_max, primary_key_of, sorted};
+use super::catalog::{primary_key_of, sorted};
 use super::ident::{quote_identifier, validate_identifier};
-use super::sqlx_common::{PoolError, connect_pool, sqlx_error};
-use super::{Column, ConnectorOptions, DbConnector, PrimaryKey};
-use crate::config::{DatabaseConfig, DbType, Endpoint};
+use super::sqlx_common::{PoolError, connect_pool, read_max, sqlx_error};
+use super::{Column, ConnectorOptions, DbConnector, DbServer, PrimaryKey};
+use crate::config::{DatabaseConfig, DbType};
 use crate::error::{Error, Result};
 
 /// Databases every PostgreSQL server has, which hold no business tables.
@@ -29,8 +29,8 @@ pub(crate) const SCHEMA: &str = "public";
 /// through `db_name` if configured, else through the `postgres` database; only databases the
 /// user may connect to are listed.
 pub struct PgConnector {
-    /// The server's address.
-    endpoint: Endpoint,
+    /// Which server is read, and where it listens.
+    server: DbServer,
     /// Login options without a database (with the password; never printed).
     connect: PgConnectOptions,
     /// The database connected to for listing databases.
@@ -44,7 +44,7 @@ pub struct PgConnector {
 impl fmt::Debug for PgConnector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgConnector")
-            .field("endpoint", &self.endpoint.to_string())
+            .field("endpoint", &self.target())
             .field("user", &self.connect.get_username())
             .field("maintenance_db", &self.maintenance_db)
             .finish_non_exhaustive()
@@ -54,18 +54,18 @@ impl fmt::Debug for PgConnector {
 impl PgConnector {
     /// A connector for the configuration; connects on first use.
     pub fn new(config: &DatabaseConfig, options: &ConnectorOptions) -> Result<Self> {
-        let endpoint = config.endpoint()?;
+        let server = DbServer::new(DbType::Postgres, config)?;
         // `new_without_pgpass` still reads PG* environment variables (e.g. PGSSLMODE);
         // host, port, user and password are then set from the configuration.
         let connect = PgConnectOptions::new_without_pgpass()
-            .host(&endpoint.host)
-            .port(endpoint.port)
+            .host(&server.endpoint.host)
+            .port(server.endpoint.port)
             .username(&config.db_user)
             .password(&config.db_password)
             .application_name("kxy-id");
         let maintenance_db = config.database().unwrap_or("postgres").to_owned();
         Ok(PgConnector {
-            endpoint,
+            server,
             connect,
             maintenance_db,
             options: options.clone(),
@@ -145,12 +145,8 @@ pub(crate) fn max_sql(table: &str, column: &str) -> Result<String> {
 
 #[async_trait]
 impl DbConnector for PgConnector {
-    fn db_type(&self) -> DbType {
-        DbType::Postgres
-    }
-
-    fn target(&self) -> String {
-        self.endpoint.to_string()
+    fn server(&self) -> &DbServer {
+        &self.server
     }
 
     async fn list_databases(&self) -> Result<Vec<String>> {
@@ -191,18 +187,14 @@ impl DbConnector for PgConnector {
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        let key_names = self.key_column_names(database, table);
-        primary_key_of(self, database, table, key_names).await
+        primary_key_of(self, database, table, Self::key_column_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
         let sql = max_sql(table, column)?;
         let pool = self.pool(database).await?;
-        let max: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(&pool)
-            .await
-            .map_err(|e| self.err(e))?;
-        parse_max("postgres", max.as_deref(), database, table, column)
+        let names = [database, table, column];
+        read_max(&pool, sql, "postgres", &self.target(), names).await
     }
 }
 
@@ -225,33 +217,18 @@ mod tests {
         assert!(max_sql("a`b", "id").is_ok());
     }
 
-    #[tokio::test]
-    async fn unreachable_server_names_the_host_and_hides_the_password() {
-        check::silent_server_is_a_connect_error(DbType::Postgres, PgConnector::new).await;
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_connector_conforms() {
-        let Some(db) = TestDatabase::postgres().await else {
-            return;
-        };
-        let fixture = check::Fixture::postgres();
-        db.execute(&fixture.ddl).await;
-        let options = ConnectorOptions::default();
-        let connectors = check::conforms(
-            &db.server_url,
-            &db.name,
-            &fixture,
-            &options,
-            PgConnector::new,
-        )
-        .await;
         // Close every pool so the database can be dropped.
-        for connector in &connectors {
-            for pool in connector.pools.lock().await.values() {
-                pool.close().await;
+        let close = async |connectors: [PgConnector; 2]| {
+            for connector in &connectors {
+                for pool in connector.pools.lock().await.values() {
+                    pool.close().await;
+                }
             }
-        }
-        db.remove().await;
+        };
+        let db = TestDatabase::postgres().await;
+        let fixture = check::Fixture::postgres();
+        check::conforms_on_test_database(db, &fixture, PgConnector::new, close).await;
     }
 }

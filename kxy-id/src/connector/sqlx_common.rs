@@ -1,10 +1,13 @@
-//! What the two sqlx connectors (MySQL and PostgreSQL) share: how a pool is opened and how a
-//! driver error becomes an [`Error`].
+//! What the two sqlx connectors (MySQL and PostgreSQL) share: how a pool is opened, how
+//! `MAX(column)` is read, and how a driver error becomes an [`Error`].
 
 use std::time::Duration;
 
+use sqlx::AssertSqlSafe;
+
 use super::ConnectorOptions;
-use crate::error::Error;
+use super::catalog::parse_max;
+use crate::error::{Error, Result};
 
 /// Why a pool could not be opened.
 #[derive(Debug)]
@@ -33,7 +36,7 @@ impl PoolError {
 pub(crate) async fn connect_pool<DB: sqlx::Database>(
     options: &ConnectorOptions,
     connect: <DB::Connection as sqlx::Connection>::Options,
-) -> Result<sqlx::Pool<DB>, PoolError> {
+) -> std::result::Result<sqlx::Pool<DB>, PoolError> {
     let timeout = options.connect_timeout;
     let connecting = sqlx::pool::PoolOptions::<DB>::new()
         .max_connections(options.max_connections.max(1))
@@ -45,6 +48,29 @@ pub(crate) async fn connect_pool<DB: sqlx::Database>(
         Ok(result) => result.map_err(PoolError::Failed),
         Err(_) => Err(PoolError::TimedOut(timeout)),
     }
+}
+
+/// [`DbConnector::max_value`](super::DbConnector::max_value) over sqlx: runs `sql` (the
+/// dialect's `MAX` statement for `database.table.column`, which casts the value to text) on
+/// `pool` and reads the text with [`parse_max`]; errors are mapped by [`sqlx_error`].
+pub(crate) async fn read_max<DB>(
+    pool: &sqlx::Pool<DB>,
+    sql: String,
+    backend: &'static str,
+    target: &str,
+    [database, table, column]: [&str; 3],
+) -> Result<i64>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    (Option<String>,): for<'r> sqlx::FromRow<'r, DB::Row>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let max: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .map_err(|e| sqlx_error(backend, target, e))?;
+    parse_max(backend, max.as_deref(), database, table, column)
 }
 
 /// Maps an sqlx error of a connector: a lost or refused connection is [`Error::Connect`]

@@ -209,40 +209,44 @@ impl TestDatabase {
     }
 }
 
-#[cfg(feature = "mysql")]
+/// One constructor per server, and the per-server names callers use for
+/// [`execute`](TestDatabase::execute) and [`remove`](TestDatabase::remove).
 impl TestDatabase {
     /// Creates a fresh MySQL/MariaDB database, `None` (after a notice) when the server is unreachable.
+    #[cfg(feature = "mysql")]
     pub async fn mysql() -> Option<TestDatabase> {
         Self::create(Server::MySql).await
     }
 
-    /// Runs statements in the test database, one by one (fixture DDL); the same as
-    /// [`execute`](Self::execute).
-    pub async fn execute_mysql(&self, statements: &[String]) {
-        self.execute(statements).await;
-    }
-
-    /// Drops a MySQL test database; the same as [`remove`](Self::remove).
-    pub async fn drop_mysql(self) {
-        self.remove().await;
-    }
-}
-
-#[cfg(feature = "postgres")]
-impl TestDatabase {
     /// Creates a fresh PostgreSQL database, `None` (after a notice) when the server is unreachable.
+    #[cfg(feature = "postgres")]
     pub async fn postgres() -> Option<TestDatabase> {
         Self::create(Server::Postgres).await
     }
 
     /// Runs statements in the test database, one by one (fixture DDL); the same as
     /// [`execute`](Self::execute).
+    #[cfg(feature = "mysql")]
+    pub async fn execute_mysql(&self, statements: &[String]) {
+        self.execute(statements).await;
+    }
+
+    /// Runs statements in the test database, one by one (fixture DDL); the same as
+    /// [`execute`](Self::execute).
+    #[cfg(feature = "postgres")]
     pub async fn execute_postgres(&self, statements: &[String]) {
         self.execute(statements).await;
     }
 
+    /// Drops a MySQL test database; the same as [`remove`](Self::remove).
+    #[cfg(feature = "mysql")]
+    pub async fn drop_mysql(self) {
+        self.remove().await;
+    }
+
     /// Drops a PostgreSQL test database (closing other sessions on it first); the same as
     /// [`remove`](Self::remove).
+    #[cfg(feature = "postgres")]
     pub async fn drop_postgres(self) {
         self.remove().await;
     }

@@ -12,7 +12,7 @@ use oracle::Connection;
 
 use super::catalog::{column_from_row, parse_max, primary_key_of, single_column, sorted};
 use super::ident::validate_identifier;
-use super::{Column, ConnectorOptions, DbConnector, PrimaryKey};
+use super::{Column, ConnectorOptions, DbConnector, DbServer, PrimaryKey};
 use crate::config::{DatabaseConfig, DbType, Endpoint};
 use crate::error::{Error, Result};
 
@@ -38,8 +38,8 @@ struct Login {
 /// Instant Client 19c or later) and reopened after it breaks. Unquoted Oracle names are stored
 /// in upper case; the `find_*` lookups find `TP_ACCOUNT` from `tp_account`.
 pub struct OracleConnector {
-    /// The listener's address.
-    endpoint: Endpoint,
+    /// Which server is read, and where it listens.
+    server: DbServer,
     /// The service name (`db_name`).
     service: String,
     /// How to log in (with the password; never printed).
@@ -51,7 +51,7 @@ pub struct OracleConnector {
 impl fmt::Debug for OracleConnector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OracleConnector")
-            .field("endpoint", &self.endpoint.to_string())
+            .field("endpoint", &self.target())
             .field("service", &self.service)
             .field("user", &self.login.user)
             .finish_non_exhaustive()
@@ -70,7 +70,7 @@ impl OracleConnector {
     /// [`Error::InvalidConfig`] when `db_name` (the service name) is missing or not a plain
     /// service name.
     pub fn new(config: &DatabaseConfig, options: &ConnectorOptions) -> Result<Self> {
-        let endpoint = config.endpoint()?;
+        let server = DbServer::new(DbType::Oracle, config)?;
         let service = config.database().ok_or_else(|| {
             Error::InvalidConfig(
                 "an Oracle configuration needs db_name: the service name to connect to (e.g. ORCLPDB1)"
@@ -90,12 +90,12 @@ impl OracleConnector {
                 user: config.db_user.clone(),
                 password: config.db_password.clone(),
                 connect_string: connect_string(
-                    &endpoint,
+                    &server.endpoint,
                     service,
                     options.connect_timeout.as_secs_f64().ceil() as u64,
                 ),
             },
-            endpoint,
+            server,
             service: service.to_owned(),
             connection: Arc::new(Mutex::new(None)),
         })
@@ -130,8 +130,9 @@ impl OracleConnector {
         .map_err(|e| Error::backend_msg("oracle", format!("the blocking task failed: {e}")))?
     }
 
-    /// The names of the key columns of `table`, in key order.
-    async fn key_column_names(&self, table: &str) -> Result<Vec<String>> {
+    /// The names of the key columns of `table`, in key order (`_database`, already checked by
+    /// the caller, is the configured service).
+    async fn key_column_names(&self, _database: &str, table: &str) -> Result<Vec<String>> {
         let params = vec![table.to_owned()];
         let rows = self
             .run(move |conn| text_rows(conn, PRIMARY_KEY_SQL, &params, 1))
@@ -155,12 +156,8 @@ impl OracleConnector {
 
 #[async_trait]
 impl DbConnector for OracleConnector {
-    fn db_type(&self) -> DbType {
-        DbType::Oracle
-    }
-
-    fn target(&self) -> String {
-        self.endpoint.to_string()
+    fn server(&self) -> &DbServer {
+        &self.server
     }
 
     /// The configured service only.
@@ -190,8 +187,7 @@ impl DbConnector for OracleConnector {
     }
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
-        let key_names = self.key_column_names(table);
-        primary_key_of(self, database, table, key_names).await
+        primary_key_of(self, database, table, Self::key_column_names).await
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {

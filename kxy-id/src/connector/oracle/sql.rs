@@ -5,14 +5,16 @@ use oracle::Connection;
 use oracle::sql_type::ToSql;
 
 use crate::config::DbType;
+use crate::connector::catalog::CatalogType;
 use crate::connector::ident::quote_identifier;
 use crate::error::Result;
 
 pub(crate) const TABLES_SQL: &str = "SELECT TABLE_NAME FROM USER_TABLES \
      WHERE NESTED = 'NO' AND SECONDARY = 'N' AND DROPPED = 'NO' \
      AND (IOT_TYPE IS NULL OR IOT_TYPE = 'IOT')";
-pub(crate) const COLUMNS_SQL: &str = "SELECT c.COLUMN_NAME, c.DATA_TYPE, TO_CHAR(c.DATA_PRECISION), \
-     TO_CHAR(c.DATA_SCALE), TO_CHAR(c.CHAR_LENGTH) \
+/// Every value as text, in the order of [`column_from_row`](crate::connector::catalog::column_from_row).
+pub(crate) const COLUMNS_SQL: &str = "SELECT c.COLUMN_NAME, c.DATA_TYPE, TO_CHAR(c.CHAR_LENGTH), \
+     TO_CHAR(c.DATA_PRECISION), TO_CHAR(c.DATA_SCALE) \
      FROM USER_TAB_COLUMNS c JOIN USER_TABLES t ON t.TABLE_NAME = c.TABLE_NAME \
      WHERE c.TABLE_NAME = :1 ORDER BY c.COLUMN_ID";
 pub(crate) const PRIMARY_KEY_SQL: &str = "SELECT cc.COLUMN_NAME FROM USER_CONSTRAINTS c \
@@ -29,12 +31,13 @@ pub(crate) fn max_sql(table: &str, column: &str) -> Result<String> {
 }
 
 /// A column type as declared: `NUMBER(10,0)`, `NUMBER(*,0)` (INTEGER), `NUMBER`, `VARCHAR2(36)`.
-pub(crate) fn type_name(
-    data_type: &str,
-    precision: Option<&str>,
-    scale: Option<&str>,
-    char_length: Option<&str>,
-) -> String {
+pub(crate) fn type_name(t: &CatalogType<'_>) -> String {
+    let CatalogType {
+        data_type,
+        char_length,
+        precision,
+        scale,
+    } = *t;
     match data_type {
         "NUMBER" => match (precision, scale) {
             (Some(p), Some(s)) => format!("NUMBER({p},{s})"),
@@ -131,7 +134,7 @@ mod tests {
             (("RAW", None, None, None), "RAW", false),
         ];
         for ((t, p, s, l), shown, integer) in cases {
-            let ty = type_name(t, p, s, l);
+            let ty = type_name(&CatalogType::new(t, l, p, s));
             assert_eq!(ty, shown);
             assert_eq!(
                 crate::connector::is_integer_type(DbType::Oracle, &ty),

@@ -1,8 +1,8 @@
 //! The check of [`discover`], the scanner's read-only pass: every seedable table without a
 //! counter listed with its `MAX`, and nothing written.
 
+use super::MixedCase;
 use super::fixture::{Expect, Fixture};
-use super::{key, the_database};
 use crate::allocator::SegmentAllocator;
 use crate::config::DatabaseConfig;
 use crate::connector::DbConnector;
@@ -16,21 +16,20 @@ pub async fn discover_never_writes(
     allocator: &dyn SegmentAllocator,
     fixture: &Fixture,
 ) {
-    let db = the_database(config, connector).await;
-    let (counted, column, _) = fixture.mixed_case_key();
-    let counted_key = key(config, &db, &counted.name, column);
-    allocator.create(&counted_key, 1).await.unwrap();
+    // A counter exists for one seedable table: that table is not discovered.
+    let counted = MixedCase::find(config, connector, fixture).await;
+    allocator.create(&counted.key, 1).await.unwrap();
     let found = discover(config, connector, allocator)
         .await
         .expect("discover");
     for t in &fixture.tables {
         let listed = found.iter().find(|d| d.table == t.name);
         match &t.expect {
-            Expect::Seedable { column, max } if t.name != counted.name => {
+            Expect::Seedable { column, max } if t.name != counted.table.name => {
                 let d = listed.unwrap_or_else(|| panic!("{} not discovered: {found:?}", t.name));
                 assert_eq!(
                     (&d.database, &d.primary_key, d.max_id),
-                    (&db, column, (*max).max(0))
+                    (&counted.db, column, (*max).max(0))
                 );
             }
             _ => assert!(listed.is_none(), "{} must not be discovered", t.name),
@@ -43,5 +42,5 @@ pub async fn discover_never_writes(
     let prefix = format!("{}:", config.system_code.to_lowercase());
     let counters = allocator.list(&prefix).await.unwrap();
     assert_eq!(counters.len(), 1, "discover wrote counters: {counters:?}");
-    assert_eq!(allocator.get(&counted_key).await.unwrap(), Some(1));
+    assert_eq!(allocator.get(&counted.key).await.unwrap(), Some(1));
 }

@@ -130,6 +130,28 @@ pub(super) fn shared_tables(account_key: &str, varchar36: &str) -> Vec<FixtureTa
     ]
 }
 
+/// A fixture of the tables the MySQL, PostgreSQL and SQL Server schemas share, in a database
+/// of its own (so the table list must match exactly), with case twins: `ddl` creates them, and
+/// `tables` (with [`shared_tables`]) says what the connector must report. The view `v_accounts`
+/// is not listed; `tp_keycloak_account`, as in the seed document, has a UUID key `id` and an
+/// integer column `enabled` (not the key) holding 1. A dialect that differs overrides fields.
+pub(super) fn shared_schema(
+    db_type: DbType,
+    ddl: Vec<String>,
+    tables: Vec<FixtureTable>,
+) -> Fixture {
+    Fixture {
+        db_type,
+        ddl,
+        tables,
+        not_listed: vec!["v_accounts".into()],
+        exact_table_list: true,
+        non_key_integer: ("tp_keycloak_account".into(), "enabled".into(), 1),
+        uuid_table: ("tp_keycloak_account".into(), "id".into()),
+        case_twins: true,
+    }
+}
+
 /// Two tables whose names differ only in case (`MAX` 100 and 5), keyed by `column`: on
 /// catalogs that tell them apart, a lookup must prefer the exact spelling.
 pub(super) fn case_twins(upper: &str, lower: &str, column: &str) -> Vec<FixtureTable> {

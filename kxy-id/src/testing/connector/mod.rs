@@ -45,7 +45,7 @@ pub use names::{hostile_names_are_refused, lookups_find_the_real_names};
 pub use seed::seed_key_checks_before_writing;
 pub use unreachable::unreachable_server_is_a_connect_error;
 
-#[cfg(all(test, any(feature = "mysql", feature = "postgres", feature = "mssql")))]
+#[cfg(test)]
 pub(crate) use unreachable::silent_server_is_a_connect_error;
 
 /// A configuration for tests (guid and system code fixed).
@@ -79,6 +79,38 @@ fn with_system(config: &DatabaseConfig, suffix: &str) -> DatabaseConfig {
 /// The segment key of a fixture table under `config`'s system code.
 fn key(config: &DatabaseConfig, db: &str, table: &str, column: &str) -> SegmentKey {
     SegmentKey::new(&config.system_code, db, table, column).expect("fixture keys are valid")
+}
+
+/// The fixture's `MixedCase` table (keyed by `Id`) in the database the configuration scans,
+/// where the checks of seeding one key start.
+struct MixedCase<'f> {
+    /// The scanned database.
+    db: String,
+    /// The table.
+    table: &'f FixtureTable,
+    /// `MAX` of its key column.
+    max: i64,
+    /// Its segment key under the configuration's system code.
+    key: SegmentKey,
+}
+
+impl<'f> MixedCase<'f> {
+    /// Finds the scanned database (see [`the_database`]) and the table's key in it.
+    async fn find(
+        config: &DatabaseConfig,
+        connector: &dyn DbConnector,
+        fixture: &'f Fixture,
+    ) -> MixedCase<'f> {
+        let db = the_database(config, connector).await;
+        let (table, column, max) = fixture.mixed_case_key();
+        let key = key(config, &db, &table.name, column);
+        MixedCase {
+            db,
+            table,
+            max,
+            key,
+        }
+    }
 }
 
 /// Runs every check. `config` must scan only the fixture's database and use a system code no
@@ -148,6 +180,27 @@ pub(crate) async fn conforms<C: DbConnector>(
     let wide = new(&all, options).expect("a connector for the test server");
     system_databases_are_hidden(&wide, db_name).await;
     [connector, wide]
+}
+
+/// [`conforms`] on `db`, a fresh [`TestDatabase`](crate::testing::TestDatabase) (`None` when
+/// its server is unreachable: nothing runs): creates the fixture in it, runs the suite with
+/// connectors built by `new`, hands them to `close` (which closes their connections), and
+/// removes the database.
+#[cfg(all(test, any(feature = "mysql", feature = "postgres")))]
+pub(crate) async fn conforms_on_test_database<C: DbConnector>(
+    db: Option<crate::testing::TestDatabase>,
+    fixture: &Fixture,
+    new: impl Fn(&DatabaseConfig, &crate::ConnectorOptions) -> crate::Result<C>,
+    close: impl AsyncFnOnce([C; 2]),
+) {
+    let Some(db) = db else {
+        return;
+    };
+    db.execute(&fixture.ddl).await;
+    let options = crate::ConnectorOptions::default();
+    let connectors = conforms(&db.server_url, &db.name, fixture, &options, new).await;
+    close(connectors).await;
+    db.remove().await;
 }
 
 /// Fresh allocators for [`run_all`]: memory and SQLite on a temporary file, where compiled

@@ -3,7 +3,7 @@
 
 use super::fixture::{
     Expect, Fixture, NEAR_2_63, PAST_2_53, case_twins, non_integer, quoted_names_ddl, seedable,
-    shared_tables, statements, table, uuid_rows,
+    shared_schema, shared_tables, statements, table, uuid_rows,
 };
 use crate::config::DbType;
 
@@ -84,34 +84,25 @@ impl Fixture {
             "CREATE VIEW v_accounts AS SELECT ACCOUNT_ID FROM tp_account",
         ];
         let quoted = quoted_names_ddl(|n| format!("`{n}`"), "INT", "BIGINT", true);
-        let ddl = statements(&ddl, quoted, &rest);
-        Fixture {
-            db_type: DbType::MySql,
-            ddl,
-            tables: [
-                vec![seedable("t_tinyint", "id", 127)],
-                shared_tables("ACCOUNT_ID", "varchar(36)"),
-                vec![
-                    seedable("t_mediumint", "id", 8_388_607),
-                    seedable("t_unsigned", "id", 42),
-                    table(
-                        "t_unsigned_huge",
-                        Expect::OutOfRange {
-                            column: "id".into(),
-                        },
-                    ),
-                    seedable("t_negative", "id", -5),
-                    seedable("dq\"name", "id", 3),
-                ],
-                case_twins("CaseTwin", "casetwin", "id"),
-            ]
-            .concat(),
-            not_listed: vec!["v_accounts".into()],
-            exact_table_list: true,
-            non_key_integer: ("tp_keycloak_account".into(), "enabled".into(), 1),
-            uuid_table: ("tp_keycloak_account".into(), "id".into()),
-            case_twins: true,
-        }
+        let tables = [
+            vec![seedable("t_tinyint", "id", 127)],
+            shared_tables("ACCOUNT_ID", "varchar(36)"),
+            vec![
+                seedable("t_mediumint", "id", 8_388_607),
+                seedable("t_unsigned", "id", 42),
+                table(
+                    "t_unsigned_huge",
+                    Expect::OutOfRange {
+                        column: "id".into(),
+                    },
+                ),
+                seedable("t_negative", "id", -5),
+                seedable("dq\"name", "id", 3),
+            ],
+            case_twins("CaseTwin", "casetwin", "id"),
+        ]
+        .concat();
+        shared_schema(DbType::MySql, statements(&ddl, quoted, &rest), tables)
     }
 
     /// PostgreSQL (tables of schema `public`).
@@ -188,35 +179,27 @@ impl Fixture {
             "INSERT INTO other.t_other_schema VALUES (1)",
         ];
         let quoted = quoted_names_ddl(|n| format!("\"{n}\""), "integer", "bigint", true);
-        let ddl = statements(&ddl, quoted, &rest);
-        Fixture {
-            db_type: DbType::Postgres,
-            ddl,
-            tables: [
-                shared_tables("account_id", "character varying(36)"),
-                vec![
-                    seedable("t_serial", "id", 3),
-                    seedable("t_bigserial", "id", 5_000_000_000),
-                    seedable("t_smallserial", "id", 2),
-                    seedable("t_identity", "id", 2),
-                    seedable("t_negative", "id", -5),
-                    non_integer("t_numeric", "id", "numeric(20,0)"),
-                    seedable("t_partitioned", "id", 999),
-                    seedable("bq`name", "id", 3),
-                ],
-                case_twins("CaseTwin", "casetwin", "id"),
-            ]
-            .concat(),
-            not_listed: vec![
-                "v_accounts".into(),
-                "t_partitioned_p1".into(),
-                "t_other_schema".into(),
+        let tables = [
+            shared_tables("account_id", "character varying(36)"),
+            vec![
+                seedable("t_serial", "id", 3),
+                seedable("t_bigserial", "id", 5_000_000_000),
+                seedable("t_smallserial", "id", 2),
+                seedable("t_identity", "id", 2),
+                seedable("t_negative", "id", -5),
+                non_integer("t_numeric", "id", "numeric(20,0)"),
+                seedable("t_partitioned", "id", 999),
+                seedable("bq`name", "id", 3),
             ],
-            exact_table_list: true,
-            non_key_integer: ("tp_keycloak_account".into(), "enabled".into(), 1),
-            uuid_table: ("tp_keycloak_account".into(), "id".into()),
-            case_twins: true,
-        }
+            case_twins("CaseTwin", "casetwin", "id"),
+        ]
+        .concat();
+        let mut fixture = shared_schema(DbType::Postgres, statements(&ddl, quoted, &rest), tables);
+        // A partition is part of its parent table, and only schema `public` is read.
+        fixture
+            .not_listed
+            .extend(["t_partitioned_p1".into(), "t_other_schema".into()]);
+        fixture
     }
 
     /// SQL Server (tables of schema `dbo`; the default collation is case-insensitive, so
@@ -252,21 +235,15 @@ impl Fixture {
         let rest = ["CREATE VIEW v_accounts AS SELECT ACCOUNT_ID FROM tp_account"];
         // The default collation is case-insensitive: no case twins.
         let quoted = quoted_names_ddl(|n| format!("[{n}]"), "INT", "BIGINT", false);
-        let ddl = statements(&ddl, quoted, &rest);
+        let tables = [
+            vec![seedable("t_tinyint", "id", 255)],
+            shared_tables("ACCOUNT_ID", "varchar(36)"),
+            vec![non_integer("t_decimal_huge", "id", "decimal(38,0)")],
+        ]
+        .concat();
         Fixture {
-            db_type: DbType::SqlServer,
-            ddl,
-            tables: [
-                vec![seedable("t_tinyint", "id", 255)],
-                shared_tables("ACCOUNT_ID", "varchar(36)"),
-                vec![non_integer("t_decimal_huge", "id", "decimal(38,0)")],
-            ]
-            .concat(),
-            not_listed: vec!["v_accounts".into()],
-            exact_table_list: true,
-            non_key_integer: ("tp_keycloak_account".into(), "enabled".into(), 1),
-            uuid_table: ("tp_keycloak_account".into(), "id".into()),
             case_twins: false,
+            ..shared_schema(DbType::SqlServer, statements(&ddl, quoted, &rest), tables)
         }
     }
 

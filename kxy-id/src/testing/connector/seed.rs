@@ -2,7 +2,7 @@
 //! column found in any case, and nothing written when they are missing or not integers.
 
 use super::fixture::{Expect, Fixture};
-use super::{key, the_database, with_system};
+use super::{MixedCase, key, with_system};
 use crate::allocator::{RaiseOutcome, SegmentAllocator};
 use crate::config::DatabaseConfig;
 use crate::connector::DbConnector;
@@ -19,9 +19,13 @@ pub async fn seed_key_checks_before_writing(
     allocator: &dyn SegmentAllocator,
     fixture: &Fixture,
 ) {
-    let db = the_database(config, connector).await;
-    let (mixed, column, max) = fixture.mixed_case_key();
-    let k = key(config, &db, &mixed.name, column);
+    let MixedCase {
+        db,
+        table: mixed,
+        max,
+        key: k,
+    } = MixedCase::find(config, connector, fixture).await;
+    // The key is lower case; the lookup must find the table as the catalog spells it.
     assert_eq!(k.table_name(), mixed.name.to_lowercase());
     assert_eq!(
         seed_key(config, connector, allocator, &k).await.unwrap(),

@@ -27,26 +27,25 @@ pub async fn unreachable_server_is_a_connect_error(
 }
 
 /// Where [`silent_server_is_a_connect_error`] connects: port 1, where nothing listens.
-#[cfg(all(test, any(feature = "mysql", feature = "postgres", feature = "mssql")))]
+#[cfg(test)]
 const SILENT_SERVER: &str = "127.0.0.1:1";
 
 /// The password of [`silent_server_is_a_connect_error`]'s configuration, which no message
 /// may show.
-#[cfg(all(test, any(feature = "mysql", feature = "postgres", feature = "mssql")))]
+#[cfg(test)]
 const SILENT_PASSWORD: &str = "pw-secret";
 
-/// Builds a `db_type` connector with `new` for a server that does not answer (giving up after
-/// 2 s) and runs [`unreachable_server_is_a_connect_error`] on it.
-#[cfg(all(test, any(feature = "mysql", feature = "postgres", feature = "mssql")))]
-pub(crate) async fn silent_server_is_a_connect_error<C: DbConnector>(
-    db_type: crate::config::DbType,
-    new: impl FnOnce(&crate::config::DatabaseConfig, &crate::ConnectorOptions) -> crate::Result<C>,
-) {
+/// Builds the `db_type` connector (as [`connector_for`](crate::connector_for) does) for a
+/// server that does not answer (giving up after 2 s) and runs
+/// [`unreachable_server_is_a_connect_error`] on it.
+#[cfg(test)]
+pub(crate) async fn silent_server_is_a_connect_error(db_type: crate::config::DbType) {
     let config = super::config(db_type, SILENT_SERVER, "u", SILENT_PASSWORD, None);
     let options = crate::ConnectorOptions {
         connect_timeout: std::time::Duration::from_secs(2),
         ..crate::ConnectorOptions::default()
     };
-    let connector = new(&config, &options).expect("a connector for a valid configuration");
-    unreachable_server_is_a_connect_error(&connector, SILENT_SERVER, SILENT_PASSWORD).await;
+    let connector =
+        crate::connector_for(&config, &options).expect("a connector for a valid configuration");
+    unreachable_server_is_a_connect_error(&*connector, SILENT_SERVER, SILENT_PASSWORD).await;
 }
