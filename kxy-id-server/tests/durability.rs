@@ -43,6 +43,13 @@ async fn hand_out(server: &TestServer, rounds: usize) -> i64 {
     last
 }
 
+/// `/metrics` has a line containing `sample`.
+async fn assert_counted(server: &TestServer, sample: &str) {
+    let (_, _, metrics) = server.get_raw("/metrics", &[]).await;
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(metrics.contains(sample), "no {sample} in {metrics}");
+}
+
 /// The first answer after a fault that is not a connection error.
 async fn first_answer(server: &TestServer) -> Value {
     for _ in 0..50 {
@@ -79,12 +86,7 @@ async fn without_a_durable_store_a_wiped_redis_is_refused_until_recovered() {
     let body = first_answer(&server).await;
     assert_eq!(body["code"], 503, "{body}");
     assert!(body["msg"].as_str().unwrap().contains("recover"), "{body}");
-    let (_, _, metrics) = server.get_raw("/metrics", &[]).await;
-    let metrics = String::from_utf8_lossy(&metrics);
-    assert!(
-        metrics.contains(r#"route="allocate",outcome="data_loss"} "#),
-        "{metrics}"
-    );
+    assert_counted(&server, r#"route="allocate",outcome="data_loss"} "#).await;
 
     // The admin account went with Redis, but this host remembers one existed.
     let (_, check) = server.call("GET", "/api/auth/check-init", None, None).await;
@@ -223,12 +225,7 @@ async fn a_failing_store_answers_503_in_the_envelope_never_a_bare_500() {
         .await;
     assert_eq!((status, body["code"].as_i64()), (200, Some(503)), "{body}");
     assert!(body["msg"].as_str().unwrap().contains("retry"), "{body}");
-    let (_, _, metrics) = server.get_raw("/metrics", &[]).await;
-    let metrics = String::from_utf8_lossy(&metrics);
-    assert!(
-        metrics.contains(r#"route="allocate",outcome="unavailable"} 1"#),
-        "{metrics}"
-    );
+    assert_counted(&server, r#"route="allocate",outcome="unavailable"} 1"#).await;
     server.stop().await;
     db.remove().await;
 }

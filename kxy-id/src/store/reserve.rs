@@ -291,16 +291,23 @@ mod tests {
         (store, a, b)
     }
 
+    /// A store with a counter at 0 for table `t`, and one server over it.
+    async fn one_server_over_a_counter(
+        t: &str,
+    ) -> (Arc<MemoryAllocator>, ReservingAllocator, SegmentKey) {
+        let store = Arc::new(MemoryAllocator::new());
+        let k = key(t);
+        store.create(&k, 0).await.unwrap();
+        (store.clone(), blocks_of_1000(&store), k)
+    }
+
     fn key(t: &str) -> SegmentKey {
         SegmentKey::new("s", "d", t, "id").unwrap()
     }
 
     #[tokio::test]
     async fn requests_come_out_of_one_reserved_block() {
-        let store = Arc::new(MemoryAllocator::new());
-        let r = blocks_of_1000(&store);
-        let k = key("t");
-        store.create(&k, 0).await.unwrap();
+        let (store, r, k) = one_server_over_a_counter("t").await;
         assert_eq!(
             r.allocate(&k, 10).await.unwrap(),
             Segment { start: 1, end: 10 }
@@ -338,10 +345,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_raise_through_it_drops_ids_at_or_below_the_value() {
-        let store = Arc::new(MemoryAllocator::new());
-        let r = blocks_of_1000(&store);
-        let k = key("raise");
-        store.create(&k, 0).await.unwrap();
+        let (_, r, k) = one_server_over_a_counter("raise").await;
         r.allocate(&k, 1).await.unwrap();
         // The store is at 1000 already, so this raise changes nothing there, but IDs 2..=500
         // sit in the block and must not be handed out after it.
