@@ -40,6 +40,7 @@ impl IdService {
     /// Drops the connector of a configuration that changed or was deleted.
     pub(super) fn forget_connector(&self, guid: &str) {
         self.connectors.lock().remove(guid);
+        self.unknown.forget(guid);
     }
 }
 
