@@ -52,7 +52,7 @@ pub fn settings_with(data_dir: &Path, store: Option<&str>, extra: &[&str]) -> Se
         if store.starts_with("redis") {
             // A shared Redis: sign with a fixed secret rather than leave a generated one behind.
             args.push("--jwt-secret-key".into());
-            args.push("kxy-id-test-secret".into());
+            args.push("kxy-id-test-secret-signing-tokens-0123456789".into());
         }
     }
     args.extend(extra.iter().map(|a| a.to_string()));
