@@ -308,6 +308,8 @@ impl Auth {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<String, ApiError> {
+        // Cheap refusals first (memory only), then the store, then the hash.
+        self.gate.check_room()?;
         if !self.initialized().await? {
             return Err(ApiError::handled(
                 400,

@@ -71,7 +71,7 @@ pub use metrics::Metrics;
 pub use route::Route;
 pub use settings::{Command, Settings};
 pub use state::AppState;
-pub use tokens::AllocationTokens;
+pub use tokens::{AllocationTokens, TokenRecord};
 
 /// Serves HTTP on `listener` until `shutdown` completes, then lets open requests finish
 /// (for up to 10 s).

@@ -27,13 +27,13 @@ const CACHE_MAX: usize = 10_000;
 
 /// A token as stored and listed: never the token itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct TokenRecord {
+pub struct TokenRecord {
     /// The token's id (the first 16 hex digits of its hash), for listing and revoking.
-    pub(crate) id: String,
+    pub id: String,
     /// The system code it may allocate for, as the admin wrote it.
-    pub(crate) system_code: String,
+    pub system_code: String,
     /// When it was created, seconds since the epoch.
-    pub(crate) created_at: u64,
+    pub created_at: u64,
 }
 
 /// Creates, lists, revokes and checks allocation tokens.
@@ -70,10 +70,7 @@ impl AllocationTokens {
     }
 
     /// A new token for `system_code`: the record and the token, shown this once.
-    pub(crate) async fn create(
-        &self,
-        system_code: &str,
-    ) -> Result<(TokenRecord, String), ApiError> {
+    pub async fn create(&self, system_code: &str) -> Result<(TokenRecord, String), ApiError> {
         use base64::Engine;
         let mut bytes = [0u8; 32];
         rand::Rng::fill(&mut rand::rng(), &mut bytes);
