@@ -153,7 +153,13 @@ async fn postgres_business_tables_seed_counters() {
     // A UUID key: the 404 that names no column type (a 400 naming `uuid` before).
     let body = server.allocate("pg", &db.name, "t_uuid", "id", 2).await;
     assert_eq!(body["code"], 404, "{body}");
-    assert!(!body["msg"].as_str().unwrap().contains("uuid"), "{body}");
+    assert!(
+        body["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("No counter and no single-column integer primary key"),
+        "{body}"
+    );
     let body = server.initialize(&token, &guid).await;
     assert!(
         has(

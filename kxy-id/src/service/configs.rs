@@ -167,8 +167,9 @@ impl IdService {
     }
 
     /// Replaces a configuration; an empty password keeps the stored one, but only for the
-    /// same type, host, port and user ([`Error::PasswordRequired`] otherwise): the stored
-    /// password must never be sent to a server the caller chose.
+    /// same type, host, port and user ([`Error::PasswordRequired`] otherwise, unless the
+    /// stored password is empty too): the stored password must never be sent to a server the
+    /// caller chose.
     pub async fn update_database(
         &self,
         guid: &str,
@@ -176,7 +177,10 @@ impl IdService {
     ) -> Result<DatabaseConfig> {
         Self::check_input(&input)?;
         let old = self.get_database(guid).await?;
-        if input.db_password.is_empty() && !same_server_and_user(&old, &input) {
+        if input.db_password.is_empty()
+            && !old.db_password.is_empty()
+            && !same_server_and_user(&old, &input)
+        {
             return Err(Error::PasswordRequired);
         }
         self.check_unique(&input, Some(guid)).await?;
