@@ -1,6 +1,6 @@
 //! The admin account: bcrypt passwords (a legacy DES value accepted once), JWT tokens, the
-//! refusal of well-known or short JWT secrets, and the login brake ([`crate::brake`]) and
-//! hashing bound ([`crate::hash_gate`]) in front of every password check.
+//! refusal of well-known or short JWT secrets, and the login brake (`brake`) and hashing
+//! bound (`hash_gate`) in front of every password check.
 
 use std::net::IpAddr;
 use std::sync::Arc;
