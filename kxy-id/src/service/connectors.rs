@@ -52,3 +52,13 @@ fn same_connection(a: &DatabaseConfig, b: &DatabaseConfig) -> bool {
         && a.db_password == b.db_password
         && a.db_name == b.db_name
 }
+
+#[cfg(test)]
+impl IdService {
+    /// Uses `connector` for `config` from now on (tests with a connector that counts calls).
+    pub(super) fn use_connector(&self, config: &DatabaseConfig, connector: Arc<dyn DbConnector>) {
+        self.connectors
+            .lock()
+            .insert(config.guid.clone(), (config.clone(), connector));
+    }
+}

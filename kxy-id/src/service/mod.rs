@@ -25,6 +25,8 @@ pub(crate) mod initialize;
 pub(crate) mod scan;
 pub(crate) mod seed;
 mod unknown;
+#[cfg(all(test, feature = "memory"))]
+mod unknown_tests;
 
 pub use configs::DatabaseInput;
 pub use counters::CustomCounter;
