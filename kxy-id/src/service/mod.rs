@@ -26,7 +26,7 @@ pub(crate) mod scan;
 pub(crate) mod seed;
 mod unknown;
 #[cfg(all(test, feature = "memory"))]
-mod unknown_tests;
+mod allocate_tests;
 
 pub use configs::DatabaseInput;
 pub use counters::CustomCounter;

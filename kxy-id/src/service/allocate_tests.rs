@@ -1,6 +1,6 @@
-//! Lazy initialization against a business database that counts what it is asked: unknown
-//! tables cost one catalog read per database and TTL, other columns are never read, and the
-//! lookups that do reach the database are budgeted.
+//! Allocation against fakes: a business database that counts what it is asked (unknown
+//! tables cost one catalog read per database and TTL, other columns are never read, the
+//! lookups that do reach the database are budgeted; and a negative counter is refused.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -145,4 +145,51 @@ async fn other_columns_are_never_read_and_lookups_are_budgeted() {
     }
     assert!(busy >= 15, "{busy} refused within the second");
     assert_eq!(db.max_reads.load(Ordering::Relaxed), 0);
+}
+
+/// A store whose counter was written negative by another program (as a shared Redis can be).
+#[derive(Debug)]
+struct NegativeCounter;
+
+#[async_trait]
+impl crate::allocator::SegmentAllocator for NegativeCounter {
+    fn backend(&self) -> &'static str {
+        "negative"
+    }
+    async fn allocate(&self, _key: &SegmentKey, count: i64) -> Result<crate::key::Segment> {
+        Ok(crate::key::Segment::ending_at(-50 + count, count))
+    }
+    async fn raise_to(
+        &self,
+        _key: &SegmentKey,
+        value: i64,
+    ) -> Result<crate::allocator::RaiseOutcome> {
+        Ok(crate::allocator::RaiseOutcome::Created { value })
+    }
+    async fn create(&self, _key: &SegmentKey, _value: i64) -> Result<()> {
+        Ok(())
+    }
+    async fn get(&self, _key: &SegmentKey) -> Result<Option<i64>> {
+        Ok(Some(-50))
+    }
+    async fn list(&self, _prefix: &str) -> Result<Vec<crate::allocator::Counter>> {
+        Ok(Vec::new())
+    }
+    async fn delete(&self, _key: &SegmentKey) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+#[tokio::test]
+async fn a_negative_counter_is_refused_as_corrupt() {
+    let svc = IdService::new(
+        Arc::new(NegativeCounter),
+        Arc::new(MemoryMetaStore::new()),
+        SecretBox::from_text(&SecretBox::generate_key_text()).unwrap(),
+        ServiceOptions::default(),
+    );
+    match svc.allocate(&key("t", "id"), 10).await {
+        Err(Error::CorruptCounter { value, .. }) => assert_eq!(value, "-50"),
+        other => panic!("{other:?}"),
+    }
 }
