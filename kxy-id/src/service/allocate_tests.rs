@@ -1,6 +1,7 @@
 //! Allocation against fakes: a business database that counts what it is asked (unknown
 //! tables cost one catalog read per database and TTL, other columns are never read, the
-//! lookups that do reach the database are budgeted; and a negative counter is refused.
+//! lookups that do reach the database are budgeted), and a store that returns a negative
+//! counter.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -17,6 +17,8 @@
 //! - `counters`: custom counters and counter listing.
 
 mod allocate;
+#[cfg(all(test, feature = "memory"))]
+mod allocate_tests;
 mod configs;
 mod connectors;
 mod counters;
@@ -25,8 +27,6 @@ pub(crate) mod initialize;
 pub(crate) mod scan;
 pub(crate) mod seed;
 mod unknown;
-#[cfg(all(test, feature = "memory"))]
-mod allocate_tests;
 
 pub use configs::DatabaseInput;
 pub use counters::CustomCounter;
