@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::Uri;
-use http::header::{CONTENT_TYPE, USER_AGENT};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -29,6 +29,7 @@ use crate::source::SegmentSource;
 /// | [`attempts`](Self::attempts) | 4 per fetch, over all base URLs |
 /// | [`retry_backoff`](Self::retry_backoff) | 50 ms .. 1 s, doubling, with jitter |
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s (keep-alive connections are reused) |
+/// | [`allocation_token`](Self::allocation_token) | none (sent as `Authorization: Bearer`) |
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// The servers, tried in turn.
@@ -45,6 +46,18 @@ pub struct HttpConfig {
     pool_idle_timeout: Duration,
     /// Largest body read.
     max_body_bytes: usize,
+    /// The allocation token sent as `Authorization: Bearer ...`, if any.
+    token: Option<Token>,
+}
+
+/// An allocation token: never shown by `Debug`.
+#[derive(Clone)]
+struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl HttpConfig {
@@ -62,7 +75,16 @@ impl HttpConfig {
             backoff: RetryBackoff::new(Duration::from_millis(50), Duration::from_secs(1)),
             pool_idle_timeout: Duration::from_secs(90),
             max_body_bytes: 64 * 1024,
+            token: None,
         }
+    }
+
+    /// Sends `token` as `Authorization: Bearer <token>` with every allocation: an allocation
+    /// token the server's admin created for this system code (`POST /api/tokens`), needed
+    /// when the server runs with `--require-allocation-tokens`. Never shown by `Debug`.
+    pub fn allocation_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(Token(token.into()));
+        self
     }
 
     /// The limit on opening a TCP connection.
@@ -189,7 +211,11 @@ impl HttpSource {
 
     /// One attempt against one endpoint.
     async fn attempt(&self, endpoint: &Endpoint, body: &Bytes) -> Result<Segment> {
-        let request = http::Request::post(endpoint.uri.clone())
+        let mut request = http::Request::post(endpoint.uri.clone());
+        if let Some(Token(token)) = &self.config.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = request
             .header(CONTENT_TYPE, "application/json")
             .header(
                 USER_AGENT,

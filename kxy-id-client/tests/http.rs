@@ -663,3 +663,46 @@ async fn real_server_stopped_mid_stream_buffers_serve_then_a_clear_error_then_re
     );
     common::assert_unique(ids);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_allocation_token_is_sent_to_a_server_that_requires_one() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kxy-id.db").display());
+    let settings = kxy_id_server::Settings::try_parse_from([
+        "kxy-id-server",
+        "--data-dir",
+        &dir.path().display().to_string(),
+        "--store",
+        &store,
+        "--bcrypt-cost",
+        "10",
+        "--secret-key",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "--require-allocation-tokens",
+    ])
+    .unwrap();
+    let state = kxy_id_server::open_state(&settings).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(kxy_id_server::run(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let key = SegmentKey::new("shop", "orders", "t_order", "id").unwrap();
+    state.service.allocator().raise_to(&key, 41).await.unwrap();
+    let (_, token) = state.tokens.create("Shop").await.unwrap();
+
+    let config = HttpConfig::new([url.clone()]).attempts(1);
+    let without = HttpSource::new(config.clone()).unwrap();
+    assert!(without.fetch(&key, 10).await.is_err(), "no token, no IDs");
+    let config = config.allocation_token(token.clone());
+    assert!(
+        !format!("{config:?}").contains(&token),
+        "Debug never shows the token"
+    );
+    let with = HttpSource::new(config).unwrap();
+    let segment = with.fetch(&key, 10).await.unwrap();
+    assert_eq!((segment.start, segment.end), (42, 51));
+    let _ = stop.send(());
+}

@@ -1,19 +1,61 @@
-//! The admin account: bcrypt passwords (a legacy DES value accepted once), JWT tokens and
-//! a brake on repeated failed logins.
+//! The admin account: bcrypt passwords (a legacy DES value accepted once), JWT tokens, the
+//! refusal of well-known or short JWT secrets, and the login brake (`brake`) and hashing
+//! bound (`hash_gate`) in front of every password check.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use kxy_id::MetaStore;
 use kxy_id::store::names;
 use serde::{Deserialize, Serialize};
 
+use crate::brake::LoginBrake;
 use crate::error::ApiError;
+use crate::hash_gate::HashGate;
+
+/// The longest password bcrypt reads; longer ones are refused rather than silently cut.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// The shortest configured JWT secret accepted, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// JWT secrets that were published as defaults (the old service's README and `.env.example`)
+/// and so sign nothing here.
+const KNOWN_DEFAULT_SECRETS: &[&str] = &[
+    "your-secret-key-change-in-production",
+    "your-secret-key",
+    "secret",
+    "changeme",
+    "change-me",
+];
+
+/// Refuses a configured JWT secret that is a published default or shorter than
+/// [`MIN_JWT_SECRET_BYTES`]; the message says how to make a good one (never the secret).
+pub fn check_jwt_secret(secret: &str) -> Result<(), kxy_id::Error> {
+    let how = "generate one with `openssl rand -base64 48`, or leave JWT_SECRET_KEY unset and \
+               the server generates and keeps a random one";
+    if KNOWN_DEFAULT_SECRETS
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(secret.trim()))
+    {
+        return Err(kxy_id::Error::InvalidConfig(format!(
+            "JWT_SECRET_KEY is a published default secret, with which anyone can sign admin \
+             tokens: {how}"
+        )));
+    }
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(kxy_id::Error::InvalidConfig(format!(
+            "JWT_SECRET_KEY is {} bytes long; at least {MIN_JWT_SECRET_BYTES} are needed: {how}",
+            secret.len()
+        )));
+    }
+    Ok(())
+}
 
 /// How tokens are signed and how long they live.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthSettings {
     /// The configured JWT secret; `None` makes the server generate one and keep it in the store.
     pub jwt_secret: Option<String>,
@@ -29,6 +71,27 @@ pub struct AuthSettings {
     /// that a store which lost its admin account (a Redis restarted empty) does not let the
     /// first caller of `init-user` become admin. `None` keeps no such record.
     pub admin_marker: Option<std::path::PathBuf>,
+    /// Login attempts per user name and per client address before logins are refused for a
+    /// while (default 5).
+    pub login_attempts: u32,
+    /// Password hashes run at once (0: half the cores, at least one).
+    pub hash_permits: usize,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { "<redacted>" } else { "<none>" };
+        f.debug_struct("AuthSettings")
+            .field("jwt_secret", &redacted(self.jwt_secret.is_some()))
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("jwt_expiry", &self.jwt_expiry)
+            .field("des_key", &"<redacted>")
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("admin_marker", &self.admin_marker)
+            .field("login_attempts", &self.login_attempts)
+            .field("hash_permits", &self.hash_permits)
+            .finish()
+    }
 }
 
 impl Default for AuthSettings {
@@ -40,6 +103,8 @@ impl Default for AuthSettings {
             des_key: "f87e43f9".into(),
             bcrypt_cost: 12,
             admin_marker: None,
+            login_attempts: 5,
+            hash_permits: 0,
         }
     }
 }
@@ -55,13 +120,6 @@ struct Claims {
     iat: u64,
 }
 
-/// Failed logins per user name, to slow down guessing.
-#[derive(Debug, Default)]
-struct Failures {
-    /// (failures in the window, start of the window) per user name.
-    by_user: HashMap<String, (u32, Instant)>,
-}
-
 /// Admin authentication over a [`MetaStore`].
 #[derive(Clone)]
 pub struct Auth {
@@ -71,8 +129,10 @@ pub struct Auth {
     settings: AuthSettings,
     /// The signing secret in use.
     secret: Arc<Vec<u8>>,
-    /// Recent failures.
-    failures: Arc<Mutex<Failures>>,
+    /// Failed logins per user name and client address.
+    brake: Arc<LoginBrake>,
+    /// Bounds concurrent password hashes.
+    gate: Arc<HashGate>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -119,13 +179,17 @@ pub fn des_encrypt_hex(plain: &str, des_key: &str) -> String {
 impl Auth {
     /// Sets up authentication: uses the configured secret or the one kept in the store
     /// (generating and storing a random one the first time; every server sharing the store
-    /// ends up with the same).
+    /// ends up with the same). A configured secret that is a published default or shorter
+    /// than [`MIN_JWT_SECRET_BYTES`] is refused ([`check_jwt_secret`]).
     pub async fn new(
         meta: Arc<dyn MetaStore>,
         settings: AuthSettings,
     ) -> Result<Self, kxy_id::Error> {
         let secret = match settings.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => s.as_bytes().to_vec(),
+            Some(s) => {
+                check_jwt_secret(s)?;
+                s.as_bytes().to_vec()
+            }
             None => {
                 use base64::Engine;
                 let mut bytes = [0u8; 32];
@@ -142,9 +206,10 @@ impl Auth {
         };
         let auth = Auth {
             meta,
+            brake: Arc::new(LoginBrake::new(settings.login_attempts)),
+            gate: Arc::new(HashGate::new(settings.hash_permits)),
             settings,
             secret: Arc::new(secret),
-            failures: Arc::default(),
         };
         if auth.store_has_admin().await? {
             auth.record_admin()?;
@@ -169,9 +234,14 @@ impl Auth {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        std::fs::write(
-            path,
-            "an administrator exists; `kxy-id-server reopen-init` removes this file\n",
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(io)?;
+        std::io::Write::write_all(
+            &mut file,
+            b"an administrator exists; `kxy-id-server reopen-init` removes this file\n",
         )
         .map_err(io)
     }
@@ -192,9 +262,9 @@ impl Auth {
     async fn hash(&self, password: &str) -> Result<String, ApiError> {
         let password = password.to_owned();
         let cost = self.settings.bcrypt_cost.max(10);
-        tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+        self.gate
+            .run(move || bcrypt::hash(password, cost))
+            .await?
             .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
@@ -229,15 +299,32 @@ impl Auth {
     }
 
     /// Checks the credentials and returns a token. A legacy DES password is accepted once
-    /// and replaced by a bcrypt hash.
-    pub async fn login(&self, username: &str, password: &str) -> Result<String, ApiError> {
+    /// and replaced by a bcrypt hash. Both checks sit behind the login brake: a user name or
+    /// client address with too many recent failures is refused (429) before any password is
+    /// looked at.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<String, ApiError> {
+        // Cheap refusals first (memory only), then the store, then the hash.
+        self.gate.check_room()?;
         if !self.initialized().await? {
             return Err(ApiError::handled(
                 400,
                 "System not initialized. Please initialize first.",
             ));
         }
-        self.brake(username).await;
+        self.brake
+            .begin(username, client)
+            .map_err(|r| ApiError::TooManyRequests {
+                msg: format!(
+                    "Too many failed logins; retry in {} seconds.",
+                    r.retry_after
+                ),
+                retry_after: r.retry_after,
+            })?;
         let stored_user = self
             .meta
             .get(names::SYSTEM_USERNAME)
@@ -250,9 +337,9 @@ impl Auth {
             .unwrap_or_default();
         let valid = if stored.starts_with("$2") {
             let (p, h) = (password.to_owned(), stored.clone());
-            tokio::task::spawn_blocking(move || bcrypt::verify(p, &h).unwrap_or(false))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
+            self.gate
+                .run(move || bcrypt::verify(p, &h).unwrap_or(false))
+                .await?
         } else {
             let legacy_ok =
                 des_decrypt_hex(&stored, &self.settings.des_key).is_some_and(|p| p == password);
@@ -264,49 +351,10 @@ impl Auth {
             legacy_ok
         };
         if !valid || stored_user != username {
-            self.record_failure(username);
             return Err(ApiError::handled(401, "Invalid username or password"));
         }
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .by_user
-            .remove(username);
+        self.brake.succeeded(username, client);
         self.issue(username)
-    }
-
-    /// Waits before answering a user name with recent failures: 0 s for the first three,
-    /// then 1, 2, 4, ... seconds (at most 8) within a 15-minute window.
-    async fn brake(&self, username: &str) {
-        let delay = self.brake_delay(username);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    /// How long the next login of `username` waits, from its recent failures.
-    fn brake_delay(&self, username: &str) -> Duration {
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match f.by_user.get(username) {
-            Some((_, since)) if since.elapsed() > Duration::from_secs(900) => {
-                f.by_user.remove(username);
-                Duration::ZERO
-            }
-            Some((n, _)) if *n > 3 => Duration::from_secs(1 << (n - 4).min(3)),
-            _ => Duration::ZERO,
-        }
-    }
-
-    fn record_failure(&self, username: &str) {
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if f.by_user.len() > 10_000 {
-            f.by_user.clear();
-        }
-        let entry = f
-            .by_user
-            .entry(username.to_owned())
-            .or_insert((0, Instant::now()));
-        entry.0 += 1;
     }
 
     /// A signed token for `username`.
@@ -412,7 +460,7 @@ mod tests {
         let stranger = auth_with(
             memory(),
             AuthSettings {
-                jwt_secret: Some("x".into()),
+                jwt_secret: Some("another-secret-of-at-least-32-bytes!".into()),
                 ..fast()
             },
         )
@@ -420,26 +468,46 @@ mod tests {
         assert!(stranger.verify_header(Some(&bearer(&token))).is_err());
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn repeated_failures_slow_the_next_logins_down_until_a_success() {
+    #[tokio::test]
+    async fn repeated_failures_refuse_logins_even_with_the_right_password() {
         let auth = auth_with(memory(), fast()).await;
         auth.init_user("admin", "secret123").await.unwrap();
-        let mut delays = Vec::new();
-        for _ in 0..8 {
-            delays.push(auth.brake_delay("admin").as_secs());
-            auth.record_failure("admin");
+        let ip = Some(IpAddr::from([192, 0, 2, 7]));
+        for _ in 0..5 {
+            let e = auth.login("admin", "wrong-pw", ip).await.unwrap_err();
+            assert!(matches!(e, ApiError::Handled { .. }), "{e:?}");
         }
-        assert_eq!(delays, [0, 0, 0, 0, 1, 2, 4, 8]);
-        assert_eq!(
-            auth.brake_delay("someone-else"),
-            Duration::ZERO,
-            "per user name"
+        let e = auth.login("admin", "secret123", ip).await.unwrap_err();
+        assert!(matches!(e, ApiError::TooManyRequests { .. }), "{e:?}");
+        let e = auth.login("admin", "secret123", None).await.unwrap_err();
+        assert!(
+            matches!(e, ApiError::TooManyRequests { .. }),
+            "per user name too: {e:?}"
         );
-        // Waits, then succeeds, and the slate is clean again.
-        let started = tokio::time::Instant::now();
-        auth.login("admin", "secret123").await.unwrap();
-        assert!(started.elapsed() >= Duration::from_secs(8));
-        assert_eq!(auth.brake_delay("admin"), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn published_default_and_short_jwt_secrets_are_refused() {
+        for secret in ["your-secret-key-change-in-production", "short"] {
+            let settings = AuthSettings {
+                jwt_secret: Some(secret.into()),
+                ..fast()
+            };
+            let e = Auth::new(memory(), settings).await.unwrap_err().to_string();
+            assert!(e.contains("openssl rand -base64 48"), "{e}");
+            assert!(!e.contains(secret), "the secret is not repeated: {e}");
+        }
+        let debug = format!(
+            "{:?}",
+            AuthSettings {
+                jwt_secret: Some("a-long-enough-secret-for-signing-tokens".into()),
+                ..fast()
+            }
+        );
+        assert!(
+            !debug.contains("a-long-enough") && !debug.contains("f87e43f9"),
+            "{debug}"
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! The one error type of the server, and how each becomes a response.
 
-use http::{Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode, header};
 use kxy_id::wire::{Envelope, ErrorCode};
 use serde_json::{Value, json};
 
@@ -33,9 +33,24 @@ pub enum ApiError {
     /// The body is larger than the server accepts: HTTP 413.
     #[error("payload too large")]
     PayloadTooLarge,
-    /// The method is not allowed on the path: HTTP 405.
+    /// The method is not allowed on the path: HTTP 405 with `Allow`.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed {
+        /// The methods the path answers, for the `Allow` header.
+        allow: &'static str,
+    },
+    /// The body is not declared as JSON: HTTP 415.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// Too many attempts (logins, IDs per minute) or too much work queued (password hashing):
+    /// HTTP 429 with `Retry-After` and the envelope with code 429.
+    #[error("too many requests: {msg}")]
+    TooManyRequests {
+        /// The message for humans.
+        msg: String,
+        /// Seconds after which a retry may succeed.
+        retry_after: u64,
+    },
     /// The store (or a business database) failed or could not be reached, or may have lost
     /// data: HTTP 200 with code 503 and a message that says what and how to get out.
     #[error("unavailable: {msg}")]
@@ -66,7 +81,9 @@ impl ApiError {
             ApiError::Handled { .. } => "server_error",
             ApiError::Unprocessable(_) => "invalid",
             ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::NoRoute { .. } | ApiError::MethodNotAllowed => "no_route",
+            ApiError::NoRoute { .. } | ApiError::MethodNotAllowed { .. } => "no_route",
+            ApiError::UnsupportedMediaType => "invalid",
+            ApiError::TooManyRequests { .. } => "limited",
             ApiError::PayloadTooLarge => "too_large",
             ApiError::Unavailable {
                 data_loss: true, ..
@@ -101,10 +118,30 @@ impl ApiError {
             ApiError::NoRoute { api: false } => {
                 json_response(StatusCode::NOT_FOUND, json!({"detail": "Not Found"}))
             }
-            ApiError::MethodNotAllowed => json_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                json!({"detail": "Method Not Allowed"}),
+            ApiError::MethodNotAllowed { allow } => {
+                let mut response = json_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    json!({"detail": "Method Not Allowed"}),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+                response
+            }
+            ApiError::UnsupportedMediaType => json_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({"detail": "Content-Type must be application/json"}),
             ),
+            ApiError::TooManyRequests { msg, retry_after } => {
+                let mut response = envelope_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Envelope::<Value>::fail(ErrorCode::Other(429), msg),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+                response
+            }
             ApiError::PayloadTooLarge => json_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({"detail": "Request body too large (limit 64 KiB)"}),
@@ -127,7 +164,7 @@ impl From<kxy_id::Error> for ApiError {
     fn from(e: kxy_id::Error) -> Self {
         use kxy_id::Error as E;
         match &e {
-            E::KeyNotFound { .. } | E::NotFound(_) => {
+            E::KeyNotFound { .. } | E::NotFound(_) | E::NoConfig { .. } | E::NoSource { .. } => {
                 ApiError::handled(ErrorCode::NotFound, e.to_string())
             }
             E::AlreadyExists { key } => ApiError::handled(

@@ -9,6 +9,12 @@
 //!   binary and every test start the server through it); [`open_state`] builds the shared
 //!   [`AppState`] from [`Settings`] (stores, secrets, auth); [`spawn_scanner`] runs the
 //!   background table scanner, stopped when its guard is dropped.
+//! - `limits`: [`AllocationLimits`], IDs per request and per key and minute; `tokens`:
+//!   [`AllocationTokens`], the optional bearer tokens of allocation (`routes::tokens` manages
+//!   them).
+//! - `brake`: the login brake (429 after repeated failures, per user name and address);
+//!   `hash_gate`: the bound on concurrent bcrypt hashes.
+//! - `data_dir`: the data directory's permissions (0700, files 0600).
 //! - `settings`: [`Settings`], the command line and environment, and the operator's
 //!   [`Command`]s; `commands`: [`run_command`] runs them (`recover`, `export`, `import`,
 //!   `reopen-init`).
@@ -28,8 +34,12 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod auth;
+mod brake;
 mod commands;
+mod data_dir;
 mod error;
+mod hash_gate;
+mod limits;
 mod metrics;
 mod request;
 mod response;
@@ -38,6 +48,7 @@ mod router;
 mod routes;
 mod settings;
 mod state;
+mod tokens;
 mod ui;
 mod validate;
 
@@ -55,10 +66,12 @@ use tokio::net::TcpListener;
 pub use auth::{Auth, AuthSettings};
 pub use commands::run_command;
 pub use error::ApiError;
+pub use limits::AllocationLimits;
 pub use metrics::Metrics;
 pub use route::Route;
 pub use settings::{Command, Settings};
 pub use state::AppState;
+pub use tokens::{AllocationTokens, TokenRecord};
 
 /// Serves HTTP on `listener` until `shutdown` completes, then lets open requests finish
 /// (for up to 10 s).
@@ -72,7 +85,7 @@ pub async fn run(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(conn) => conn,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -86,7 +99,7 @@ pub async fn run(
                 let state = state.clone();
                 let service = service_fn(move |req| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(router::handle(state, req).await) }
+                    async move { Ok::<_, Infallible>(router::handle(state, req, Some(peer.ip())).await) }
                 });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
@@ -111,7 +124,15 @@ pub async fn run(
 }
 
 /// Opens the stores named by `settings` and builds the shared state.
+///
+/// The data directory is created with mode 0700 and its files kept at 0600 (checked before
+/// and after the store opens; looser modes are fixed with a warning).
 pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> {
+    let data_dir_error = |e: std::io::Error| {
+        kxy_id::Error::InvalidConfig(format!("{}: {e}", settings.data_dir.display()))
+    };
+    data_dir::create(&settings.data_dir).map_err(data_dir_error)?;
+    data_dir::secure(&settings.data_dir).map_err(data_dir_error)?;
     let timeout = Duration::from_secs(settings.connect_timeout.max(1));
     let reserve = settings.reserve_block();
     let options = kxy_id::store::OpenOptions::default()
@@ -155,11 +176,20 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
             des_key: settings.des_key.clone(),
             bcrypt_cost: settings.bcrypt_cost,
             admin_marker: Some(settings.admin_marker()),
+            login_attempts: settings.login_attempts,
+            hash_permits: 0,
         },
     )
     .await?;
+    data_dir::secure(&settings.data_dir).map_err(data_dir_error)?;
+    let tokens = AllocationTokens::new(service.meta().clone(), settings.require_allocation_tokens);
     let mut state = AppState::new(service, auth);
     state.durability = Some(durability);
+    state.limits = Arc::new(AllocationLimits::new(
+        settings.max_segment_count,
+        settings.max_ids_per_minute,
+    ));
+    state.tokens = Arc::new(tokens);
     Ok(state)
 }
 
@@ -172,7 +202,7 @@ fn secret_box(settings: &Settings) -> Result<SecretBox, kxy_id::Error> {
     let path = settings.data_dir.join("secret.key");
     let io = |e: std::io::Error| kxy_id::Error::InvalidConfig(format!("{}: {e}", path.display()));
     if !path.exists() {
-        std::fs::create_dir_all(&settings.data_dir).map_err(io)?;
+        data_dir::create(&settings.data_dir).map_err(io)?;
         // Write a complete file under a private name, then link it into place: a server
         // starting at the same moment either wins or reads the winner's whole key.
         let tmp = settings

@@ -13,7 +13,7 @@ const BUCKETS: [f64; 12] = [
 ];
 
 /// Outcome labels; an outcome not listed counts as `internal`.
-const OUTCOMES: [&str; 10] = [
+const OUTCOMES: [&str; 11] = [
     "ok",
     "client_error",
     "server_error",
@@ -23,6 +23,7 @@ const OUTCOMES: [&str; 10] = [
     "unauthorized",
     "no_route",
     "too_large",
+    "limited",
     "internal",
 ];
 
@@ -68,7 +69,12 @@ impl Metrics {
 
     /// Records a successful allocation.
     pub fn allocated(&self, ids: u64, took: Duration) {
-        self.ids.fetch_add(ids, Ordering::Relaxed);
+        // Saturates instead of wrapping: a counter that went back to 0 would read as a reset.
+        let _ = self
+            .ids
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_add(ids))
+            });
         let secs = took.as_secs_f64();
         let bucket = BUCKETS
             .iter()
@@ -161,6 +167,18 @@ mod tests {
         );
         assert!(
             text.contains(r#"kxy_id_http_requests_total{route="unknown",outcome="internal"} 1"#)
+        );
+    }
+
+    #[test]
+    fn ids_allocated_saturates_instead_of_wrapping() {
+        let m = Metrics::default();
+        m.allocated(u64::MAX - 1, Duration::ZERO);
+        m.allocated(10, Duration::ZERO);
+        let text = m.render();
+        assert!(
+            text.contains(&format!("kxy_id_ids_allocated_total {}", u64::MAX)),
+            "{text}"
         );
     }
 }

@@ -68,6 +68,12 @@ routes! {
     Metrics => "metrics",
     /// `GET /openapi.json`
     Openapi => "openapi",
+    /// `POST /api/tokens`
+    TokenCreate => "token_create",
+    /// `DELETE /api/tokens/{id}`
+    TokenDelete => "token_delete",
+    /// `GET /api/tokens`
+    TokenList => "token_list",
     /// Any other `GET`: the admin UI's assets and pages.
     Ui => "ui",
     /// No route matched.

@@ -1,18 +1,52 @@
-//! The route table: one `match` from (method, path) to one handler and its [`Route`].
+//! The route table: one `match` from (method, path) to one handler and its [`Route`], the
+//! methods each known path answers (405 with `Allow` for the others), and the headers every
+//! answer carries.
+
+use std::net::IpAddr;
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{HeaderValue, Method, Request, Response, header};
 use hyper::body::Incoming;
 
 use crate::error::{ApiError, ApiResult};
-use crate::request::{authorization, has_body, read_body};
+use crate::request::{authorization, has_body, is_json, read_body};
 use crate::response::Body;
 use crate::route::Route;
-use crate::routes::{auth, database, ops, segment};
+use crate::routes::{auth, database, ops, segment, tokens};
 use crate::state::AppState;
 
-/// Answers one request.
-pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<Body> {
+/// Answers one request from `client` (its address, when known).
+pub(crate) async fn handle(
+    state: AppState,
+    req: Request<Incoming>,
+    client: Option<IpAddr>,
+) -> Response<Body> {
+    let mut response = route(state, req, client).await;
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The methods a known path answers, for 405's `Allow`; `None` for unknown paths.
+fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
+    Some(match segments {
+        ["health"] | ["metrics"] | ["openapi.json"] | ["docs"] => "GET",
+        ["api", "auth", "check-init"] | ["api", "segment", "counters"] => "GET",
+        ["api", "auth", "init-user" | "login"] | ["api", "segment", "allocate"] => "POST",
+        ["api", "database", "list"] | ["api", "database", _, "discovered-tables"] => "GET",
+        ["api", "database", "add"] | ["api", "database", "initialize", _] => "POST",
+        ["api", "database", _, "add-config" | "approve"] => "POST",
+        ["api", "database", _] => "GET, PUT, DELETE",
+        ["api", "tokens"] => "GET, POST",
+        ["api", "tokens", _] => "DELETE",
+        _ => return None,
+    })
+}
+
+/// Routes one request.
+async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let query = parts.uri.query();
@@ -33,6 +67,14 @@ pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<
     let s = &state;
     // Protected routes check the token first.
     let user = || s.auth.verify_header(authorization(&parts.headers));
+    // The endpoints the old clients call without a token take JSON only.
+    let json = || {
+        if is_json(&parts.headers) {
+            Ok(())
+        } else {
+            Err(ApiError::UnsupportedMediaType)
+        }
+    };
 
     let (route, result): (Route, ApiResult) = match (method, segments.as_slice()) {
         (&Method::GET, ["health"]) => (Route::Health, ops::health(&state).await),
@@ -43,14 +85,23 @@ pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<
         (&Method::GET, ["api", "auth", "check-init"]) => {
             (Route::CheckInit, auth::check_init(s).await)
         }
-        (&Method::POST, ["api", "auth", "init-user"]) => {
-            (Route::InitUser, auth::init_user(s, &body).await)
-        }
-        (&Method::POST, ["api", "auth", "login"]) => (Route::Login, auth::login(s, &body).await),
+        (&Method::POST, ["api", "auth", "init-user"]) => (
+            Route::InitUser,
+            guard(json(), auth::init_user(s, &body)).await,
+        ),
+        (&Method::POST, ["api", "auth", "login"]) => (
+            Route::Login,
+            guard(json(), auth::login(s, &body, client)).await,
+        ),
 
-        (&Method::POST, ["api", "segment", "allocate"]) => {
-            (Route::Allocate, segment::allocate(s, &body).await)
-        }
+        (&Method::POST, ["api", "segment", "allocate"]) => (
+            Route::Allocate,
+            guard(
+                json(),
+                segment::allocate(s, &body, authorization(&parts.headers)),
+            )
+            .await,
+        ),
         (&Method::GET, ["api", "segment", "counters"]) => (
             Route::Counters,
             guard(user(), segment::counters(s, query)).await,
@@ -90,6 +141,24 @@ pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<
             guard(user(), database::delete(s, guid, query)).await,
         ),
 
+        (&Method::GET, ["api", "tokens"]) => {
+            (Route::TokenList, guard(user(), tokens::list(s)).await)
+        }
+        (&Method::POST, ["api", "tokens"]) => (
+            Route::TokenCreate,
+            guard(user(), tokens::create(s, &body)).await,
+        ),
+        (&Method::DELETE, ["api", "tokens", id]) => (
+            Route::TokenDelete,
+            guard(user(), tokens::revoke(s, id)).await,
+        ),
+
+        (_, known) if allowed_methods(known).is_some() => (
+            Route::Unknown,
+            Err(ApiError::MethodNotAllowed {
+                allow: allowed_methods(known).unwrap_or("GET"),
+            }),
+        ),
         (_, ["api", ..]) => (Route::Unknown, Err(ApiError::NoRoute { api: true })),
         // The admin UI: its assets, and its page for every client-side route.
         (&Method::GET, _) => (Route::Ui, crate::ui::serve(path, &parts.headers)),
@@ -107,11 +176,11 @@ pub(crate) async fn handle(state: AppState, req: Request<Incoming>) -> Response<
     }
 }
 
-/// Runs `handler` only when the caller is authenticated.
-async fn guard(
-    user: Result<String, ApiError>,
+/// Runs `handler` only when `check` passed (the caller is authenticated, the body is JSON).
+async fn guard<T>(
+    check: Result<T, ApiError>,
     handler: impl Future<Output = ApiResult>,
 ) -> ApiResult {
-    user?;
+    check?;
     handler.await
 }

@@ -14,7 +14,7 @@ use clap::Parser;
 /// under ./kxy-id-data. Every option can also come from the environment or a `.env` file in
 /// the working directory (the old service's names REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
 /// REDIS_DB, JWT_SECRET_KEY, JWT_ALGORITHM, JWT_EXPIRE_HOURS and DES_KEY keep working).
-#[derive(Debug, Clone, Parser)]
+#[derive(Clone, Parser)]
 #[command(name = "kxy-id-server", version)]
 pub struct Settings {
     /// What to do; serving HTTP when none is given.
@@ -108,6 +108,71 @@ pub struct Settings {
     /// Seconds to wait when connecting to a business database.
     #[arg(long, env = "KXY_CONNECT_TIMEOUT", default_value_t = 5)]
     pub connect_timeout: u64,
+
+    /// The most IDs one allocation request may take (segment_count); larger requests get 400.
+    /// Bounds how fast an unauthenticated caller can use up a key's 63-bit range.
+    #[arg(long, env = "KXY_MAX_SEGMENT_COUNT", default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_segment_count: i64,
+
+    /// The most IDs one key may hand out per minute (per server); past it allocation answers
+    /// 429 with Retry-After. Off when unset.
+    #[arg(long, env = "KXY_MAX_IDS_PER_MINUTE", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_ids_per_minute: Option<u64>,
+
+    /// Require `Authorization: Bearer <allocation token>` on /api/segment/allocate; tokens are
+    /// created per system code by the admin (POST /api/tokens). Off by default for old clients.
+    #[arg(long, env = "KXY_REQUIRE_ALLOCATION_TOKENS", default_value_t = false)]
+    pub require_allocation_tokens: bool,
+
+    /// Login attempts per user name and per client address before logins are refused for a
+    /// while (1 minute, doubling up to 15).
+    #[arg(long, env = "KXY_LOGIN_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_attempts: u32,
+}
+
+impl std::fmt::Debug for Settings {
+    /// Every secret (and any password inside a store URL) redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |s: &Option<String>| if s.is_some() { "<redacted>" } else { "<none>" };
+        let url = |s: &Option<String>| s.as_deref().map(kxy_id::redact_url);
+        f.debug_struct("Settings")
+            .field("command", &self.command)
+            .field("listen", &self.listen)
+            .field("store", &url(&self.store))
+            .field("durable_store", &url(&self.durable_store))
+            .field("data_dir", &self.data_dir)
+            .field("reserve", &self.reserve)
+            .field("scan_interval", &self.scan_interval)
+            .field("secret_key", &secret(&self.secret_key))
+            .field("redis_host", &self.redis_host)
+            .field("redis_port", &self.redis_port)
+            .field("redis_password", &secret(&self.redis_password))
+            .field("redis_db", &self.redis_db)
+            .field("jwt_secret_key", &secret(&self.jwt_secret_key))
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("jwt_expire_hours", &self.jwt_expire_hours)
+            .field("des_key", &"<redacted>")
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_segment_count", &self.max_segment_count)
+            .field("max_ids_per_minute", &self.max_ids_per_minute)
+            .field("require_allocation_tokens", &self.require_allocation_tokens)
+            .field("login_attempts", &self.login_attempts)
+            .finish()
+    }
+}
+
+/// Percent-encodes a URL's userinfo part (RFC 3986 unreserved characters stay as they are).
+fn encode_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Commands besides serving, for an operator on the server's host.
@@ -155,7 +220,7 @@ impl Settings {
             || self.redis_db.is_some();
         if redis {
             let auth = match self.redis_password.as_deref().filter(|p| !p.is_empty()) {
-                Some(p) => format!(":{p}@"),
+                Some(p) => format!(":{}@", encode_userinfo(p)),
                 None => String::new(),
             };
             return format!(
@@ -227,5 +292,27 @@ mod tests {
         let s = parse(&["--redis-host", "h", "--store", "sqlite:///data/x.db"]);
         assert_eq!(s.store_url(), "sqlite:///data/x.db");
         assert_eq!(parse(&["--scan-interval", "0"]).scan_every(), None);
+    }
+
+    #[test]
+    fn redis_passwords_are_url_encoded_and_debug_hides_secrets() {
+        let s = parse(&[
+            "--redis-password",
+            "p@ss:w/rd#1",
+            "--jwt-secret-key",
+            "jwt-secret-value",
+            "--secret-key",
+            "key-value",
+        ]);
+        assert_eq!(
+            s.store_url(),
+            "redis://:p%40ss%3Aw%2Frd%231@127.0.0.1:6379/0"
+        );
+        let debug = format!("{s:?}");
+        for secret in ["p@ss", "jwt-secret-value", "key-value", "f87e43f9"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        let s = parse(&["--store", "redis://:hunter2@h:6379/0"]);
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

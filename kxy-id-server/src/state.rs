@@ -6,7 +6,9 @@ use std::time::Duration;
 use kxy_id::IdService;
 
 use crate::auth::Auth;
+use crate::limits::AllocationLimits;
 use crate::metrics::Metrics;
+use crate::tokens::AllocationTokens;
 
 /// The server's shared state, cloned (cheaply) into every connection.
 #[derive(Debug, Clone)]
@@ -23,12 +25,19 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// What the store promises on a crash, reported by `/health` (`None`: not reported).
     pub durability: Option<kxy_id::store::Durability>,
+    /// Bounds on allocation (IDs per request, per key and minute).
+    pub limits: Arc<AllocationLimits>,
+    /// Allocation tokens (checked only when required).
+    pub tokens: Arc<AllocationTokens>,
 }
 
 impl AppState {
     /// State over a service and an authenticator.
     pub fn new(service: Arc<IdService>, auth: Auth) -> Self {
+        let tokens = Arc::new(AllocationTokens::new(service.meta().clone(), false));
         AppState {
+            limits: Arc::default(),
+            tokens,
             service,
             auth,
             metrics: Arc::new(Metrics::default()),

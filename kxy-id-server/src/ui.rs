@@ -50,6 +50,7 @@ const ASSETS: &[Asset] = &[
     asset!("init-report.js", "text/javascript; charset=utf-8"),
     asset!("sequences.js", "text/javascript; charset=utf-8"),
     asset!("discovered.js", "text/javascript; charset=utf-8"),
+    asset!("tokens.js", "text/javascript; charset=utf-8"),
     asset!("counters.js", "text/javascript; charset=utf-8"),
     // What the pages share.
     asset!("nav.js", "text/javascript; charset=utf-8"),

@@ -13,8 +13,31 @@ pub(crate) struct Fields {
     problems: Vec<Value>,
 }
 
+/// Fields whose values are never echoed in a 422.
+const SECRET_FIELDS: &[&str] = &["password", "db_password"];
+
+/// What a 422 shows instead of a secret.
+const REDACTED: &str = "[redacted]";
+
 fn problem(kind: &str, field: &str, msg: impl Into<String>, input: Value) -> Value {
+    let input = if SECRET_FIELDS.contains(&field) {
+        Value::String(REDACTED.into())
+    } else {
+        redacted(input)
+    };
     json!({"type": kind, "loc": ["body", field], "msg": msg.into(), "input": input})
+}
+
+/// `value` with the secret fields of an object replaced.
+fn redacted(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        for (k, v) in map.iter_mut() {
+            if SECRET_FIELDS.contains(&k.as_str()) {
+                *v = Value::String(REDACTED.into());
+            }
+        }
+    }
+    value
 }
 
 impl Fields {
@@ -85,6 +108,18 @@ impl Fields {
         }
     }
 
+    /// Refuses `value` of `field` past `max` bytes (bcrypt reads only 72 and ignores the rest).
+    pub(crate) fn at_most_bytes(&mut self, field: &str, value: &str, max: usize) {
+        if value.len() > max {
+            self.problems.push(problem(
+                "string_too_long",
+                field,
+                format!("String should have at most {max} bytes"),
+                Value::Null,
+            ));
+        }
+    }
+
     /// An optional string (absent or null is `None`) of at most `max` characters.
     pub(crate) fn opt_string(&mut self, field: &str, max: usize) -> Option<String> {
         match self.obj.get(field) {
@@ -109,9 +144,10 @@ impl Fields {
             Some(v) => v,
         };
         let parsed = match &raw {
+            // An integral float inside i64 (`1e18`) is that integer, as in pydantic.
             Value::Number(n) => n.as_i64().or_else(|| {
                 n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
                     .map(|f| f as i64)
             }),
             Value::String(s) => s.trim().parse::<i64>().ok(),

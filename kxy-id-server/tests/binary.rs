@@ -35,15 +35,15 @@ fn start(data_dir: &std::path::Path, extra: &[&str]) -> Process {
             let _ = tx.send(line);
         }
     });
-    let first = lines
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server prints where it listens");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .trim()
-        .to_owned();
+    // Warnings (a data directory whose permissions were tightened) may come first.
+    let addr = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server prints where it listens");
+        if let Some(addr) = line.split("http://").nth(1) {
+            break addr.trim().to_owned();
+        }
+    };
     Process { child, addr, lines }
 }
 

@@ -362,6 +362,19 @@ async fn admin_ui_walkthrough_in_headless_chromium() {
     b.wait_text(".summary", "6 counters").await;
     snap(&b, &shot("07-counters"), true).await;
 
+    // Allocation tokens: created for a system code, shown once, listed without the token,
+    // revoked.
+    b.click("[data-nav=tokens]").await;
+    b.wait_text("main", "No allocation tokens").await;
+    b.type_into("#token-system", &format!("Shop{ENTER}")).await;
+    let shown = b.wait_text("#new-token", "kxy_").await;
+    assert!(shown.contains("not shown again"), "{shown}");
+    assert_eq!(b.count("#tokens-table tbody tr").await, 1);
+    assert!(!b.text("#tokens-table").await.contains("kxy_"));
+    b.click("#tokens-table [data-action=revoke]").await;
+    b.click("#confirm-ok").await;
+    b.wait_text("main", "No allocation tokens").await;
+
     // Edit: the password is never shown; leaving it empty keeps the stored one.
     b.click("[data-nav=databases]").await;
     b.click("tr[data-guid] [data-action=edit]").await;

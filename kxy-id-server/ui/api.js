@@ -167,3 +167,7 @@ export function counters(systemCode = '', dbName = '') {
   const q = query.toString();
   return call('GET', `/api/segment/counters${q ? `?${q}` : ''}`);
 }
+
+export const listTokens = () => call('GET', '/api/tokens');
+export const createToken = (systemCode) => call('POST', '/api/tokens', { body: { system_code: systemCode } });
+export const revokeToken = (id) => call('DELETE', `/api/tokens/${enc(id)}`);

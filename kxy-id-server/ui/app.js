@@ -3,13 +3,14 @@
 // these files and answers every non-API path with index.html.
 //
 // Routes: /login (first run: create the administrator), /databases, /databases/{guid},
-// /counters. Every other path shows "page not found". Each page is a module of its own:
+// /counters, /tokens. Every other path shows "page not found". Each page is a module of its own:
 //
 //   login.js      /login: log in, or create the administrator on first run
 //   databases.js  /databases: the list of configurations
 //   database.js   /databases/{guid}: one configuration, built from
 //                 sequences.js (custom sequences) and discovered.js (discovered tables)
 //   counters.js   /counters: every counter, filtered
+//   tokens.js     /tokens: allocation tokens per system code
 //   database-form.js, database-actions.js, init-report.js: the add / edit form, the
 //                 edit / initialize / delete actions, and the initialize report
 //
@@ -24,6 +25,7 @@ import { databasesPage } from './databases.js';
 import { loginPage } from './login.js';
 import { navigate, setFlash, setRenderer } from './nav.js';
 import { main, pageHeader } from './parts.js';
+import { tokensPage } from './tokens.js';
 
 const topbar = document.getElementById('topbar');
 
@@ -88,6 +90,9 @@ async function render({ focus = false } = {}) {
   } else if (path === '/counters') {
     showChrome('counters');
     await countersPage(current);
+  } else if (path === '/tokens') {
+    showChrome('tokens');
+    await tokensPage(current);
   } else {
     showChrome('');
     notFoundPage();

@@ -52,19 +52,23 @@ pub enum Error {
 
     /// Handing out `count` more IDs would push the counter past `i64::MAX`.
     #[error(
-        "allocating {count} IDs for key {key} would overflow: the counter is at {current} and cannot exceed 9223372036854775807"
+        "allocating {count} IDs for key {key} would overflow the counter's range (at most 9223372036854775807); nothing was allocated"
     )]
     Overflow {
         /// The segment key.
         key: String,
-        /// The counter's value, which is left as it was.
+        /// The counter's value, which is left as it was (not in the message: it would tell an
+        /// unauthenticated caller exactly how much a second request may take).
         current: i64,
         /// The count that was asked for.
         count: i64,
     },
 
-    /// The stored counter is not an integer (for example a UUID written by the old service).
-    #[error("the counter for key {key} holds {value:?}, which is not an integer; fix or delete it")]
+    /// The stored counter is not an integer (for example a UUID written by the old service) or
+    /// is negative.
+    #[error(
+        "the counter for key {key} holds {value:?}, which is not a counter (an integer from 0 to 9223372036854775807); fix or delete it"
+    )]
     CorruptCounter {
         /// The segment key.
         key: String,
@@ -92,6 +96,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// An update of a database configuration changes its type, address, port or user but
+    /// sends no password: the stored one is kept only for the same server and user.
+    #[error(
+        "db_password is required when db_type, db_address, port or db_user changes: the stored password is only kept for the same server and user"
+    )]
+    PasswordRequired,
+
     /// A configuration is incomplete or inconsistent (bad address, unknown type, ...).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
@@ -104,6 +115,29 @@ pub enum Error {
     /// A table or column that was asked for does not exist.
     #[error("{0}")]
     NotFound(String),
+
+    /// Lazy initialization found no configuration for the key's system code and database.
+    #[error(
+        "Database configuration not found for system_code: {system_code}, db_name: {db_name}. Please add database configuration first."
+    )]
+    NoConfig {
+        /// The system code, as the key holds it.
+        system_code: String,
+        /// The database name, as the key holds it.
+        db_name: String,
+    },
+
+    /// A key without a counter that lazy initialization may not seed: its table does not
+    /// exist, or the field is not the table's single-column integer primary key. The message
+    /// is the same in every case, so that an unauthenticated caller learns nothing about which
+    /// tables and columns exist or their types.
+    #[error(
+        "No counter and no single-column integer primary key for this table/field: {key}. An administrator can initialize the database or add the key."
+    )]
+    NoSource {
+        /// The segment key.
+        key: String,
+    },
 
     /// Another caller holds the work this call waited for (e.g. the initialization of a key)
     /// for longer than the call may wait; retrying later is safe.
@@ -170,6 +204,7 @@ impl Error {
                 | Error::Overflow { .. }
                 | Error::InvalidIdentifier { .. }
                 | Error::InvalidConfig(_)
+                | Error::PasswordRequired
                 | Error::NotNumeric { .. }
         )
     }

@@ -1,7 +1,10 @@
 //! `/api/auth/*`: first-run setup and login.
 
+use std::net::IpAddr;
+
 use serde_json::json;
 
+use crate::auth::MAX_PASSWORD_BYTES;
 use crate::error::ApiResult;
 use crate::response::ok;
 use crate::state::AppState;
@@ -20,6 +23,7 @@ pub(crate) async fn init_user(state: &AppState, body: &[u8]) -> ApiResult {
     let mut f = Fields::parse(body)?;
     let username = f.string("username", 3, 50);
     let password = f.string("password", 6, 100);
+    f.at_most_bytes("password", &password, MAX_PASSWORD_BYTES);
     f.finish()?;
     state.auth.init_user(&username, &password).await?;
     Ok(ok(
@@ -28,13 +32,14 @@ pub(crate) async fn init_user(state: &AppState, body: &[u8]) -> ApiResult {
     ))
 }
 
-/// `POST /api/auth/login`
-pub(crate) async fn login(state: &AppState, body: &[u8]) -> ApiResult {
+/// `POST /api/auth/login` from `client`.
+pub(crate) async fn login(state: &AppState, body: &[u8], client: Option<IpAddr>) -> ApiResult {
     let mut f = Fields::parse(body)?;
     let username = f.string("username", 0, 1000);
     let password = f.string("password", 0, 1000);
+    f.at_most_bytes("password", &password, MAX_PASSWORD_BYTES);
     f.finish()?;
-    let token = state.auth.login(&username, &password).await?;
+    let token = state.auth.login(&username, &password, client).await?;
     Ok(ok(
         "Login successful",
         json!({"token": token, "username": username}),

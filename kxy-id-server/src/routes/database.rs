@@ -72,8 +72,16 @@ pub(crate) async fn update(state: &AppState, guid: &str, body: &[u8]) -> ApiResu
 
 /// `DELETE /api/database/{guid}[?purge_segments=true]`: counters are kept unless purged.
 pub(crate) async fn delete(state: &AppState, guid: &str, query: Option<&str>) -> ApiResult {
-    let purge = crate::request::query_param(query, "purge_segments")
-        .is_some_and(|v| v == "true" || v == "1");
+    let purge = match crate::request::query_param(query, "purge_segments").as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(other) => {
+            return Err(ApiError::Unprocessable(vec![json!({
+                "type": "bool_parsing", "loc": ["query", "purge_segments"],
+                "msg": "Input should be a valid boolean (true, false, 1 or 0)", "input": other
+            })]));
+        }
+    };
     let purged = state.service.delete_database(guid, purge).await?;
     Ok(ok(
         "Database configuration deleted successfully",

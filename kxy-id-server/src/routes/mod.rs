@@ -4,3 +4,4 @@ pub(crate) mod auth;
 pub(crate) mod database;
 pub(crate) mod ops;
 pub(crate) mod segment;
+pub(crate) mod tokens;

@@ -9,22 +9,53 @@ use crate::response::ok;
 use crate::state::AppState;
 use crate::validate::Fields;
 
-/// `POST /api/segment/allocate` ([`kxy_id::wire::ALLOCATE_PATH`]).
-pub(crate) async fn allocate(state: &AppState, body: &[u8]) -> ApiResult {
+/// `POST /api/segment/allocate` ([`kxy_id::wire::ALLOCATE_PATH`]): with an allocation token
+/// for the system code when the server requires one, at most `--max-segment-count` IDs.
+pub(crate) async fn allocate(
+    state: &AppState,
+    body: &[u8],
+    authorization: Option<&str>,
+) -> ApiResult {
     let request = read_allocate(body)?;
     // Parts too long for a key are refused here with the key's own message (400), not as 422.
     let key = request.key()?;
+    state
+        .tokens
+        .check(authorization, &request.system_code)
+        .await?;
+    state.limits.admit(&key, request.segment_count)?;
     let started = Instant::now();
     let segment = state
         .service
         .allocate(&key, request.segment_count)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(|e| as_written(e, &request))?;
     state.metrics.allocated(segment.len(), started.elapsed());
     Ok(ok(
         format!("Allocated segment: {} to {}", segment.start, segment.end),
         segment,
     ))
+}
+
+/// The error of a key without a counter, naming the parts as the caller wrote them.
+fn as_written(e: kxy_id::Error, request: &AllocateRequest) -> ApiError {
+    match e {
+        kxy_id::Error::NoConfig { .. } => ApiError::handled(
+            404,
+            format!(
+                "Database configuration not found for system_code: {}, db_name: {}. Please add database configuration first.",
+                request.system_code, request.db_name
+            ),
+        ),
+        kxy_id::Error::NoSource { .. } => ApiError::handled(
+            404,
+            format!(
+                "No counter and no single-column integer primary key for this table/field: {}:{}:{}:{}. An administrator can initialize the database or add the key.",
+                request.system_code, request.db_name, request.table_name, request.field_name
+            ),
+        ),
+        e => e.into(),
+    }
 }
 
 /// Reads an [`AllocateRequest`] field by field, so that every problem is named in the 422.

@@ -52,7 +52,7 @@ pub fn settings_with(data_dir: &Path, store: Option<&str>, extra: &[&str]) -> Se
         if store.starts_with("redis") {
             // A shared Redis: sign with a fixed secret rather than leave a generated one behind.
             args.push("--jwt-secret-key".into());
-            args.push("kxy-id-test-secret".into());
+            args.push("kxy-id-test-secret-signing-tokens-0123456789".into());
         }
     }
     args.extend(extra.iter().map(|a| a.to_string()));
@@ -118,6 +118,35 @@ impl TestServer {
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
         (
             status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Any request with the given headers (none added); returns the status, the headers and
+    /// the JSON body (Null if not JSON).
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, http::HeaderMap, Value) {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{}", self.addr, path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let req = req
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .expect("request");
+        let res = self.client.request(req).await.expect("response");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            headers,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         )
     }

@@ -61,7 +61,9 @@ mod postgres;
 pub use classify::{Column, PrimaryKey, SkipReason, TableClass};
 pub use server::DbServer;
 
-pub(crate) use classify::{classify, is_integer_type};
+pub(crate) use classify::classify;
+#[cfg(any(feature = "oracle", test, feature = "test-util"))]
+pub(crate) use classify::is_integer_type;
 #[cfg(any(test, feature = "test-util"))]
 pub(crate) use ident::closing_quote;
 pub(crate) use ident::{pick_name, validate_identifier};

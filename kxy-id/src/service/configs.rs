@@ -34,6 +34,17 @@ fn config_name(guid: &str) -> String {
     format!("{}{guid}", names::DB_CONFIG_PREFIX)
 }
 
+/// Whether `input` names the server and user `old` connects to (type, host, port, user).
+fn same_server_and_user(old: &DatabaseConfig, input: &DatabaseInput) -> bool {
+    let new_endpoint =
+        crate::config::Endpoint::parse(&input.db_address, input.db_type.default_port());
+    let same_endpoint = match (old.endpoint(), new_endpoint) {
+        (Ok(a), Ok(b)) => a.host.eq_ignore_ascii_case(&b.host) && a.port == b.port,
+        _ => false,
+    };
+    old.db_type == input.db_type && same_endpoint && old.db_user == input.db_user
+}
+
 /// The error for a guid without a configuration.
 fn not_found(guid: &str) -> Error {
     Error::NotFound(format!("Database config with guid {guid} not found"))
@@ -155,7 +166,10 @@ impl IdService {
         Ok(config)
     }
 
-    /// Replaces a configuration; an empty password keeps the stored one.
+    /// Replaces a configuration; an empty password keeps the stored one, but only for the
+    /// same type, host, port and user ([`Error::PasswordRequired`] otherwise, unless the
+    /// stored password is empty too): the stored password must never be sent to a server the
+    /// caller chose.
     pub async fn update_database(
         &self,
         guid: &str,
@@ -163,6 +177,12 @@ impl IdService {
     ) -> Result<DatabaseConfig> {
         Self::check_input(&input)?;
         let old = self.get_database(guid).await?;
+        if input.db_password.is_empty()
+            && !old.db_password.is_empty()
+            && !same_server_and_user(&old, &input)
+        {
+            return Err(Error::PasswordRequired);
+        }
         self.check_unique(&input, Some(guid)).await?;
         let config = DatabaseConfig {
             guid: old.guid.clone(),

@@ -40,6 +40,7 @@ impl IdService {
     /// Drops the connector of a configuration that changed or was deleted.
     pub(super) fn forget_connector(&self, guid: &str) {
         self.connectors.lock().remove(guid);
+        self.unknown.forget(guid);
     }
 }
 
@@ -50,4 +51,14 @@ fn same_connection(a: &DatabaseConfig, b: &DatabaseConfig) -> bool {
         && a.db_user == b.db_user
         && a.db_password == b.db_password
         && a.db_name == b.db_name
+}
+
+#[cfg(test)]
+impl IdService {
+    /// Uses `connector` for `config` from now on (tests with a connector that counts calls).
+    pub(super) fn use_connector(&self, config: &DatabaseConfig, connector: Arc<dyn DbConnector>) {
+        self.connectors
+            .lock()
+            .insert(config.guid.clone(), (config.clone(), connector));
+    }
 }

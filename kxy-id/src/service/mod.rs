@@ -17,6 +17,8 @@
 //! - `counters`: custom counters and counter listing.
 
 mod allocate;
+#[cfg(all(test, feature = "memory"))]
+mod allocate_tests;
 mod configs;
 mod connectors;
 mod counters;
@@ -24,6 +26,7 @@ pub(crate) mod discovery;
 pub(crate) mod initialize;
 pub(crate) mod scan;
 pub(crate) mod seed;
+mod unknown;
 
 pub use configs::DatabaseInput;
 pub use counters::CustomCounter;
@@ -43,8 +46,11 @@ use connectors::ConnectorCache;
 /// How the service behaves; the defaults are the old service's.
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
-    /// How long a failed lazy initialization is remembered (no database round trip meanwhile). 60 s.
+    /// How long the table list of a business database is trusted to answer allocations for
+    /// unknown tables without a round trip. 60 s.
     pub failure_ttl: Duration,
+    /// How many lazy-initialization lookups per second may reach one business database. 50.
+    pub lookups_per_second: u32,
     /// How long a request waits for another request's initialization of the same key. 3 s.
     pub init_wait: Duration,
     /// How long an initialization lock lives if its holder dies. 10 s.
@@ -57,6 +63,7 @@ impl Default for ServiceOptions {
     fn default() -> Self {
         ServiceOptions {
             failure_ttl: Duration::from_secs(60),
+            lookups_per_second: 50,
             init_wait: Duration::from_secs(3),
             lock_ttl: Duration::from_secs(10),
             connector: ConnectorOptions::default(),
@@ -76,6 +83,8 @@ pub struct IdService {
     options: ServiceOptions,
     /// Connectors by configuration guid, reused while their configuration is unchanged.
     connectors: ConnectorCache,
+    /// Table lists and lookup budgets of lazy initialization.
+    unknown: unknown::UnknownKeys,
 }
 
 impl std::fmt::Debug for IdService {
@@ -95,12 +104,14 @@ impl IdService {
         secrets: SecretBox,
         options: ServiceOptions,
     ) -> Self {
+        let unknown = unknown::UnknownKeys::new(options.failure_ttl, options.lookups_per_second);
         IdService {
             allocator,
             meta,
             secrets,
             options,
             connectors: ConnectorCache::default(),
+            unknown,
         }
     }
 

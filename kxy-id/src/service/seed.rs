@@ -1,6 +1,6 @@
-//! One key's source: the real database, table and integer column a key names (in any
-//! case), and seeding its counter from `MAX(column)`; what lazy initialization and approval
-//! run.
+//! One key's source: the real database and table a key names (in any case) and its
+//! single-column integer primary key, and seeding its counter from `MAX(pk)`; what lazy
+//! initialization and approval run.
 //!
 //! Only ever *raises* counters ([`SegmentAllocator::raise_to`]): a counter ahead of its table
 //! (IDs handed out but not inserted yet) is left as it is, so seeding again never hands an ID
@@ -8,20 +8,9 @@
 
 use crate::allocator::{RaiseOutcome, SegmentAllocator};
 use crate::config::DatabaseConfig;
-use crate::connector::{Column, DbConnector, is_integer_type};
+use crate::connector::{Column, DbConnector, TableClass};
 use crate::error::{Error, Result};
 use crate::key::SegmentKey;
-
-/// The message of [`Error::NotFound`] when the table or field of a key does not exist
-/// (the old service's wording).
-pub(crate) fn missing_table_or_field_message(key: &SegmentKey) -> String {
-    format!(
-        "Table '{}' or field '{}' does not exist in database '{}'. Please check your database schema.",
-        key.table_name(),
-        key.field_name(),
-        key.db_name()
-    )
-}
 
 /// Where a key's counter comes from: the real database, table and integer column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,17 +23,21 @@ pub struct KeySource {
     pub column: Column,
 }
 
-/// Finds the real database, table and column a key names (in any case, the exact spelling
-/// preferred) and checks that the column is an integer column.
+/// Finds the real database and table a key names (in any case, the exact spelling
+/// preferred) and checks that the key's field is the table's single-column integer primary
+/// key.
 ///
-/// [`Error::NotFound`] (with the old service's message) when any of them does not exist;
-/// [`Error::NotNumeric`] when the column is not of an integer type. The column need not be
-/// the primary key.
+/// [`Error::NoSource`] in every other case (no such database or table, a field that is not
+/// the primary key, a composite or non-integer key), with one message for all of them:
+/// allocation is unauthenticated, and must not tell a caller which tables and columns exist
+/// or read `MAX()` of a column that merely holds integers (`salary_cents`).
 pub(crate) async fn resolve_key(
     connector: &dyn DbConnector,
     key: &SegmentKey,
 ) -> Result<KeySource> {
-    let missing = || Error::NotFound(missing_table_or_field_message(key));
+    let missing = || Error::NoSource {
+        key: key.to_string(),
+    };
     let database = connector
         .find_database(key.db_name())
         .await?
@@ -53,30 +46,29 @@ pub(crate) async fn resolve_key(
         .find_table(&database, key.table_name())
         .await?
         .ok_or_else(missing)?;
-    let column = connector
-        .find_column(&database, &table, key.field_name())
-        .await?
-        .ok_or_else(missing)?;
-    if !is_integer_type(connector.db_type(), &column.ty) {
-        return Err(Error::NotNumeric {
-            table,
-            column: column.name,
-            ty: column.ty,
-        });
+    let pk = match connector.primary_key(&database, &table).await {
+        Ok(pk) => pk,
+        Err(Error::NotFound(_)) => return Err(missing()),
+        Err(e) => return Err(e),
+    };
+    match connector.classify(&pk) {
+        TableClass::Seedable { column, ty } if column.to_lowercase() == key.field_name() => {
+            Ok(KeySource {
+                database,
+                table,
+                column: Column { name: column, ty },
+            })
+        }
+        _ => Err(missing()),
     }
-    Ok(KeySource {
-        database,
-        table,
-        column,
-    })
 }
 
-/// Lazy initialization of one key (on its first allocation): finds the key's table and column
-/// ([`resolve_key`]) and raises the counter to `MAX(column)` (at least 0).
+/// Lazy initialization of one key (on its first allocation) and approval: finds the key's
+/// table and primary key ([`resolve_key`]) and raises the counter to `MAX(pk)` (at least 0).
 ///
-/// Nothing is written when the table or column does not exist ([`Error::NotFound`]) or the
-/// column is not an integer column ([`Error::NotNumeric`]), or when `config` belongs to
-/// another system or database (a caller's mistake, [`Error::InvalidConfig`]).
+/// Nothing is written when the key is not a table's single-column integer primary key
+/// ([`Error::NoSource`]), or when `config` belongs to another system or database (a
+/// caller's mistake, [`Error::InvalidConfig`]).
 pub(crate) async fn seed_key(
     config: &DatabaseConfig,
     connector: &dyn DbConnector,
