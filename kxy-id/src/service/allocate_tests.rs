@@ -17,8 +17,9 @@ use crate::secret::SecretBox;
 use crate::store::{MemoryAllocator, MemoryMetaStore};
 
 /// One database `shop` with `t_order (id BIGINT PRIMARY KEY, salary_cents BIGINT)`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counting {
+    server: crate::connector::DbServer,
     tables: AtomicUsize,
     max_reads: AtomicUsize,
     other: AtomicUsize,
@@ -26,11 +27,8 @@ struct Counting {
 
 #[async_trait]
 impl DbConnector for Counting {
-    fn db_type(&self) -> DbType {
-        DbType::MySql
-    }
-    fn target(&self) -> String {
-        "fake:3306".into()
+    fn server(&self) -> &crate::connector::DbServer {
+        &self.server
     }
     async fn list_databases(&self) -> Result<Vec<String>> {
         self.other.fetch_add(1, Ordering::Relaxed);
@@ -90,7 +88,18 @@ async fn service(lookups_per_second: u32) -> (IdService, Arc<Counting>) {
         })
         .await
         .unwrap();
-    let counting = Arc::new(Counting::default());
+    let counting = Arc::new(Counting {
+        server: crate::connector::DbServer {
+            db_type: DbType::MySql,
+            endpoint: crate::Endpoint {
+                host: "fake".into(),
+                port: 3306,
+            },
+        },
+        tables: AtomicUsize::new(0),
+        max_reads: AtomicUsize::new(0),
+        other: AtomicUsize::new(0),
+    });
     svc.use_connector(&config, counting.clone());
     (svc, counting)
 }

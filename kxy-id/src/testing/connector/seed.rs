@@ -96,7 +96,7 @@ pub async fn seed_key_checks_before_writing(
             &other_system,
             connector,
             allocator,
-            &key(config, &db, &mixed.name, column)
+            &key(config, &db, &mixed.name, non_key_column)
         )
         .await,
         Err(Error::InvalidConfig(_))
