@@ -491,12 +491,11 @@ async fn a_negative_redis_counter_is_refused_as_corrupt() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    // Refused every time, never a segment of negative IDs. The Redis store's guard answers
-    // first (a counter below what it expects reads as possible data loss, 503); the service's
-    // own check (a segment starting below 1 is a corrupt counter, 500) covers the rest.
+    // Refused every time as a corrupt counter, never a segment of negative IDs.
     for _ in 0..2 {
         let body = server.allocate(&system, "d", "t", "id", 10).await;
-        assert!(body["code"] == 500 || body["code"] == 503, "{body}");
+        assert_eq!(body["code"], 500, "{body}");
+        assert!(body["msg"].as_str().unwrap().contains("-50"), "{body}");
         assert!(body["data"].is_null(), "{body}");
     }
     kxy_id::testing::allocator::cleanup(&**server.state.service.allocator(), &system).await;

@@ -6,6 +6,8 @@
 -- (canonical and less come from compare.lua, prepended when the script is loaded)
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
+-- Counters hold 0 or more; a negative value is corrupt (written by hand or by another tool).
+if string.sub(cur, 1, 1) == '-' then return {'corrupt', cur} end
 if canonical(cur) and string.len(cur) <= 20 and less(cur, ARGV[2]) then
   return {'behind', cur}
 end

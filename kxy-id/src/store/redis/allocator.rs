@@ -151,13 +151,20 @@ impl RedisAllocator {
         match result {
             Ok(redis::Value::Nil) => Ok(Allocated::Missing),
             Ok(redis::Value::Array(items)) => {
-                let value: Option<String> = items
-                    .get(1)
-                    .and_then(|v| redis::from_redis_value_ref(v).ok());
-                Ok(Allocated::Behind(Self::parse(
-                    key,
-                    value.unwrap_or_default(),
-                )?))
+                let text = |i: usize| -> String {
+                    items
+                        .get(i)
+                        .and_then(|v| redis::from_redis_value_ref(v).ok())
+                        .unwrap_or_default()
+                };
+                let value = text(1);
+                if text(0) == "corrupt" {
+                    return Err(Error::CorruptCounter {
+                        key: key.to_string(),
+                        value,
+                    });
+                }
+                Ok(Allocated::Behind(Self::parse(key, value)?))
             }
             Ok(value) => {
                 let raw: String =

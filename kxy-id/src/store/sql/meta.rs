@@ -19,6 +19,7 @@ struct MetaSql {
     update: Arc<str>,
     insert: Arc<str>,
     delete_expired: Arc<str>,
+    purge_expired: Arc<str>,
     delete: Arc<str>,
     delete_row: Arc<str>,
     delete_if_equals: Arc<str>,
@@ -39,6 +40,9 @@ impl MetaSql {
             insert: p("INSERT INTO kxy_id_meta (name, value, expires_at) VALUES (?, ?, ?)"),
             delete_expired: p(
                 "DELETE FROM kxy_id_meta WHERE name = ? AND expires_at IS NOT NULL AND expires_at <= ?",
+            ),
+            purge_expired: p(
+                "DELETE FROM kxy_id_meta WHERE expires_at IS NOT NULL AND expires_at <= ?",
             ),
             delete: p(&format!(
                 "DELETE FROM kxy_id_meta WHERE name = ? AND {LIVE}"
@@ -67,7 +71,13 @@ pub struct SqlMetaStore<DB: Dialect> {
     pool: Pool<DB>,
     /// Statement texts.
     sql: MetaSql,
+    /// When expired rows were last deleted (milliseconds since the epoch).
+    purged_at: std::sync::atomic::AtomicI64,
 }
+
+/// How often expired rows (locks, failure markers) are deleted: reads treat them as absent,
+/// this only keeps the table from growing.
+const PURGE_EVERY_MS: i64 = 60_000;
 
 impl<DB: Dialect> std::fmt::Debug for SqlMetaStore<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,6 +94,7 @@ sql_impl! {
         pub async fn new(pool: Pool<DB>) -> Result<Self> {
             create_if_missing(&pool, DB::META_DDL).await?;
             Ok(SqlMetaStore {
+                purged_at: std::sync::atomic::AtomicI64::new(0),
                 pool,
                 sql: MetaSql::new::<DB>(),
             })
@@ -91,6 +102,29 @@ sql_impl! {
 
         fn err(&self, e: sqlx::Error) -> Error {
             map_sqlx_error(DB::BACKEND, e)
+        }
+
+        /// Deletes every expired row, at most once a minute per store (the first caller
+        /// after the minute does it; the others go on).
+        async fn purge_now_and_then(&self) -> Result<()> {
+            use std::sync::atomic::Ordering;
+            let now = now_millis();
+            let last = self.purged_at.load(Ordering::Relaxed);
+            if now - last < PURGE_EVERY_MS
+                || self
+                    .purged_at
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                return Ok(());
+            }
+            self.purge_expired().await.map(|_| ())
+        }
+
+        /// Deletes every expired row; how many.
+        pub(crate) async fn purge_expired(&self) -> Result<u64> {
+            self.exec(&self.sql.purge_expired, &[Bind::Int(now_millis())])
+                .await
         }
 
         /// `sql` with `binds` bound in order.
@@ -218,6 +252,9 @@ sql_impl! {
         }
 
         async fn set(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
+            if ttl.is_some() {
+                self.purge_now_and_then().await?;
+            }
             let expires = expiry(ttl);
             // Update, else insert; a concurrent insert by another writer means the row exists,
             // so update once more (last writer wins, as with Redis SET).
@@ -232,6 +269,7 @@ sql_impl! {
         }
 
         async fn set_if_absent(&self, name: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
+            self.purge_now_and_then().await?;
             // An expired value is absent: remove it (only if still expired), then insert; the
             // primary key lets exactly one concurrent caller win.
             self.exec(

@@ -139,4 +139,32 @@ mod tests {
         let store = SqliteMetaStore::new(a.pool().clone()).await.unwrap();
         crate::testing::meta::meta_store_conforms(&store, "t").await;
     }
+
+    #[tokio::test]
+    async fn expired_rows_are_deleted_not_only_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = SqliteAllocator::open(dir.path().join("p.db"))
+            .await
+            .unwrap();
+        let store = SqliteMetaStore::new(a.pool().clone()).await.unwrap();
+        use crate::store::MetaStore;
+        for i in 0..100 {
+            let ttl = Some(std::time::Duration::from_millis(1));
+            store
+                .set(&format!("kxy:id:failure:{i}"), "1", ttl)
+                .await
+                .unwrap();
+        }
+        store.set("kept", "1", None).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let rows = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM kxy_id_meta")
+                .fetch_one(a.pool())
+                .await
+                .unwrap()
+        };
+        assert_eq!(rows().await, 101);
+        assert_eq!(store.purge_expired().await.unwrap(), 100);
+        assert_eq!(rows().await, 1);
+    }
 }
