@@ -47,6 +47,9 @@ impl Key {
 /// One successful allocation.
 #[derive(Debug, Clone, Copy)]
 pub struct Allocation {
+    /// When the request was sent (a request in flight when a fault began does not count as
+    /// recovery from it).
+    pub sent: Instant,
     /// When the answer arrived.
     pub at: Instant,
     /// Which server answered.
@@ -94,7 +97,7 @@ struct Shared {
     stop: AtomicBool,
     /// IDs handed out so far.
     ids: AtomicU64,
-    /// Per server: nanoseconds after `epoch` of its latest successful answer (0: none).
+    /// Per server: nanoseconds after `epoch` when its latest successful request was sent (0: none).
     last_ok: Vec<AtomicU64>,
     /// Failed requests so far.
     errors: AtomicU64,
@@ -160,7 +163,7 @@ impl Load {
         true
     }
 
-    /// Waits until each of `servers` answered an allocation after `since`; `false` after `timeout`.
+    /// Waits until each of `servers` answered an allocation sent after `since`; `false` after `timeout`.
     pub fn wait_ok_after(&self, since: Instant, servers: &[usize], timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let since = since.duration_since(self.shared.epoch).as_nanos() as u64;
@@ -232,6 +235,7 @@ fn client(
             }
         }
         let conn = conns[server].as_mut().unwrap();
+        let sent = Instant::now();
         let answer = conn.request(
             "POST",
             "/api/segment/allocate",
@@ -248,6 +252,7 @@ fn client(
                 assert_eq!(end - start + 1, count, "a range of the wrong size: {body}");
                 let at = Instant::now();
                 log.allocations.push(Allocation {
+                    sent,
                     at,
                     server,
                     key,
@@ -256,7 +261,7 @@ fn client(
                 });
                 shared.ids.fetch_add(count as u64, Ordering::Relaxed);
                 shared.last_ok[server].store(
-                    at.duration_since(shared.epoch).as_nanos() as u64,
+                    sent.duration_since(shared.epoch).as_nanos() as u64,
                     Ordering::Relaxed,
                 );
             }
