@@ -91,6 +91,8 @@ struct Run {
     /// Check each client's ranges per key are increasing (only where every allocation is one
     /// linearizable store operation: no reservation ahead).
     increasing: bool,
+    /// Allocation did not recover from a fault: later phases are not waited for.
+    broken: bool,
 }
 
 impl Run {
@@ -110,11 +112,16 @@ impl Run {
             failures: Vec::new(),
             target: target_ids(),
             increasing: false,
+            broken: false,
         }
     }
 
-    /// Waits until `num/den` of the target IDs were handed out.
+    /// Waits until `num/den` of the target IDs were handed out (not after allocation failed to
+    /// recover: the scenario has failed already).
     fn progress(&mut self, num: u64, den: u64) {
+        if self.broken {
+            return;
+        }
         let want = self.target * num / den;
         if !self.load.wait_ids(want, phase_timeout()) {
             self.failures.push(format!(
@@ -140,6 +147,9 @@ impl Run {
         let Some(fault) = self.faults.last() else {
             return true;
         };
+        if self.broken {
+            return false;
+        }
         let ok = self
             .load
             .wait_ok_after(fault.at, &fault.servers, RECOVERY_TIMEOUT);
@@ -148,6 +158,7 @@ impl Run {
                 "no allocation within {RECOVERY_TIMEOUT:?} after {}",
                 fault.label
             ));
+            self.broken = true;
         }
         ok
     }
@@ -170,6 +181,7 @@ impl Run {
             failures,
             target,
             increasing,
+            ..
         } = self;
         let logs = load.stop();
         let mut per_key: Vec<Vec<(i64, i64)>> = vec![Vec::new(); keys.len()];
@@ -708,16 +720,36 @@ fn s3_redis_restarts_from_its_aof_everysec() {
     let servers = Servers::start(dir.path(), &[f.clone(), f]);
     let keys = mixed_keys(&servers.addr(0), &services.business);
     let mut run = Run::start(
-        "3 Redis kill -9, AOF everysec, durable store",
+        "3 Redis kill -9, AOF everysec (and its last second lost), durable store",
         &servers.targets,
         &keys,
     );
+    let aof = redis.dir.join("appendonlydir");
+    let aside = dir.path().join("older-aof");
     for round in 0..3 {
         run.progress(round + 1, 4);
-        run.fault(&format!("Redis kill -9 ({round})"), &[0, 1], || {
-            redis.kill9();
-            redis.restart();
-        });
+        if round == 0 {
+            // kill -9 alone loses nothing that was written to the file.
+            run.fault("Redis kill -9", &[0, 1], || {
+                redis.kill9();
+                redis.restart();
+            });
+        } else {
+            // A power loss loses what `everysec` had not synced yet: the AOF as it was a
+            // second before.
+            chaos::redis::copy_dir(&aof, &aside);
+            std::thread::sleep(Duration::from_secs(1));
+            run.fault(
+                &format!("Redis kill -9, AOF 1 s older ({round})"),
+                &[0, 1],
+                || {
+                    redis.kill9();
+                    std::fs::remove_dir_all(&aof).expect("remove the AOF");
+                    chaos::redis::copy_dir(&aside, &aof);
+                    redis.restart();
+                },
+            );
+        }
         run.recovered();
     }
     run.finish();
@@ -734,9 +766,11 @@ fn s4_failover_to_the_replica() {
     let Some(mut master) = redis(&dir.path().join("master"), NO_PERSISTENCE) else {
         return;
     };
-    let master_port = master.port.to_string();
+    // The replica follows the master through a proxy of its own, to make it lag.
+    let link = Proxy::start(master.port);
+    let link_port = link.port.to_string();
     let mut replica_args = NO_PERSISTENCE.to_vec();
-    replica_args.extend(["--replicaof", "127.0.0.1", &master_port]);
+    replica_args.extend(["--replicaof", "127.0.0.1", &link_port]);
     let replica = RedisServer::start(&dir.path().join("replica"), &replica_args);
     replica.wait_in_sync(&master);
     let proxy = Proxy::start(master.port);
@@ -747,16 +781,20 @@ fn s4_failover_to_the_replica() {
     let servers = Servers::start(dir.path(), &[f.clone(), f]);
     let keys = mixed_keys(&servers.addr(0), &services.business);
     let mut run = Run::start(
-        "4 failover: master kill -9, replica promoted",
+        "4 failover: master kill -9, lagging replica promoted, durable store",
         &servers.targets,
         &keys,
     );
     run.progress(1, 2);
+    // Asynchronous replication: the replica is a second behind when the master dies.
+    link.set(Mode::Blackhole);
+    std::thread::sleep(Duration::from_secs(1));
     run.fault(
-        "master kill -9, REPLICAOF NO ONE, proxy re-pointed",
+        "replica 1 s behind, master kill -9, REPLICAOF NO ONE, proxy re-pointed",
         &[0, 1],
         || {
             master.kill9();
+            link.set(Mode::Drop);
             replica.cmd(&["REPLICAOF", "NO", "ONE"]);
             proxy.repoint(replica.port);
         },

@@ -247,3 +247,14 @@ impl Drop for RedisServer {
         self.kill9();
     }
 }
+
+/// Copies the directory `from` (files only, one level, as Redis's `appendonlydir`) to `to`,
+/// replacing what was there.
+pub fn copy_dir(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the directory") {
+        let entry = entry.expect("a directory entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy a file");
+    }
+}
