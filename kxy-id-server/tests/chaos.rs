@@ -73,7 +73,7 @@ const RECOVERY_TIMEOUT: Duration = Duration::from_secs(30);
 const ADMIN: (&str, &str) = ("chaosadmin", "chaos-secret-1");
 
 /// The JWT secret of every server of a scenario (a Redis that restarts empty loses a generated one).
-const JWT_SECRET: &str = "kxy-id-chaos-jwt-secret";
+const JWT_SECRET: &str = "kxy-id-chaos-jwt-secret-of-at-least-32-bytes-0123456789";
 
 // ---------------------------------------------------------------------------------------------
 // A scenario's run: the load, the faults, the verdict.
@@ -192,6 +192,7 @@ impl Run {
         let mut backwards = 0;
         let mut errors: BTreeMap<String, u64> = BTreeMap::new();
         let mut samples: BTreeMap<String, String> = BTreeMap::new();
+        let mut latest: BTreeMap<String, String> = BTreeMap::new();
         for log in &logs {
             let mut mine: Vec<Vec<(i64, i64)>> = vec![Vec::new(); keys.len()];
             for a in &log.allocations {
@@ -204,6 +205,9 @@ impl Run {
             }
             for (cause, msg) in &log.samples {
                 samples.entry(cause.clone()).or_insert_with(|| msg.clone());
+            }
+            for (cause, msg) in &log.latest {
+                latest.insert(cause.clone(), msg.clone());
             }
         }
         let ids: u64 = per_key.iter().map(|r| check::ids(r)).sum();
@@ -265,7 +269,7 @@ impl Run {
         problems.extend(failures);
         assert!(
             problems.is_empty(),
-            "{name}: {problems:#?}\nfirst error per cause: {samples:#?}"
+            "{name}: {problems:#?}\nfirst error per cause: {samples:#?}\na late error per cause: {latest:#?}"
         );
     }
 }
@@ -546,6 +550,9 @@ fn s2b_redis_restarts_empty_then_recover() {
     let servers = Servers::start(dir.path(), &[f.clone(), f]);
     let addr = servers.addr(0);
     let keys = mixed_keys(&addr, &business);
+    // A token from before the loss: it stays valid (the JWT secret is configured) when the
+    // admin account is gone with the rest of Redis.
+    let token_before = login(&addr);
     let mut run = Run::start(
         "2b Redis restarted empty, no durable store, recover --margin",
         &servers.targets,
@@ -589,14 +596,21 @@ fn s2b_redis_restarts_empty_then_recover() {
             Ok((200, b)) if b["code"] == 0 => Ok(b["data"].clone()),
             other => Err(format!("{other:?}")),
         };
-        let creds = json!({"username": ADMIN.0, "password": ADMIN.1});
-        let _ = call(&addr, "POST", "/api/auth/init-user", Some(&creds), None);
-        let login = ok(call(&addr, "POST", "/api/auth/login", Some(&creds), None))?;
-        let token = login["token"].as_str().unwrap_or_default().to_owned();
-        let list = ok(call(&addr, "GET", "/api/database/list", None, Some(&token)))?;
-        if list.as_array().is_some_and(|l| !l.is_empty()) {
-            return Ok(());
-        }
+        let token = match ok(call(
+            &addr,
+            "GET",
+            "/api/database/list",
+            None,
+            Some(&token_before),
+        )) {
+            Ok(_) => token_before.clone(),
+            Err(_) => {
+                let creds = json!({"username": ADMIN.0, "password": ADMIN.1});
+                let _ = call(&addr, "POST", "/api/auth/init-user", Some(&creds), None);
+                let login = ok(call(&addr, "POST", "/api/auth/login", Some(&creds), None))?;
+                login["token"].as_str().unwrap_or_default().to_owned()
+            }
+        };
         let c = kxy_id::testing::database_config_from_url(
             &business.server_url,
             kxy_id::DbType::MySql,
@@ -606,28 +620,42 @@ fn s2b_redis_restarts_empty_then_recover() {
             "db_user": c.db_user, "db_password": c.db_password, "db_name": business.name});
         let seq = json!({"system_code": keys[0].system_code, "db_type": "mysql", "db_address": "127.0.0.1:1",
             "db_user": "u", "db_password": "p", "db_name": "seq"});
-        let data = ok(call(
-            &addr,
-            "POST",
-            "/api/database/add",
-            Some(&tables),
-            Some(&token),
-        ))?;
-        let guid = data["guid"].as_str().unwrap_or_default();
+        // The guid of a configuration: the one listed for its system and database, else a new one.
+        let find_or_add = |config: &Value| -> Result<String, String> {
+            let listed = |list: &Value| {
+                list.as_array().into_iter().flatten().find_map(|d| {
+                    let same = d["system_code"] == config["system_code"]
+                        && d["db_name"] == config["db_name"];
+                    same.then(|| d["guid"].as_str().unwrap_or_default().to_owned())
+                })
+            };
+            let list = ok(call(&addr, "GET", "/api/database/list", None, Some(&token)))?;
+            if let Some(guid) = listed(&list) {
+                return Ok(guid);
+            }
+            let data = ok(call(
+                &addr,
+                "POST",
+                "/api/database/add",
+                Some(config),
+                Some(&token),
+            ))?;
+            Ok(data["guid"].as_str().unwrap_or_default().to_owned())
+        };
+        let guid = find_or_add(&tables)?;
         let path = format!("/api/database/initialize/{guid}");
         ok(call(&addr, "POST", &path, None, Some(&token)))?;
-        let data = ok(call(
-            &addr,
-            "POST",
-            "/api/database/add",
-            Some(&seq),
-            Some(&token),
-        ))?;
-        let guid = data["guid"].as_str().unwrap_or_default();
+        let guid = find_or_add(&seq)?;
         for k in &keys[2..] {
             let c = json!({"table_name": k.table_name, "field_name": "id", "initial_value": 0});
             let path = format!("/api/database/{guid}/add-config");
-            ok(call(&addr, "POST", &path, Some(&c), Some(&token)))?;
+            match call(&addr, "POST", &path, Some(&c), Some(&token)) {
+                // The counter survived somewhere: nothing to re-create.
+                Ok((200, b)) if b["code"] == 409 => {}
+                answer => {
+                    ok(answer)?;
+                }
+            }
         }
         Ok(())
     };

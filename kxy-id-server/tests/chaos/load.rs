@@ -68,6 +68,8 @@ pub struct ClientLog {
     pub errors: BTreeMap<String, u64>,
     /// The first message seen per cause.
     pub samples: BTreeMap<String, String>,
+    /// The latest message seen per cause.
+    pub latest: BTreeMap<String, String>,
 }
 
 /// Options of a load.
@@ -286,5 +288,8 @@ fn client(
 fn failed(shared: &Shared, log: &mut ClientLog, cause: String, message: String) {
     shared.errors.fetch_add(1, Ordering::Relaxed);
     *log.errors.entry(cause.clone()).or_default() += 1;
-    log.samples.entry(cause).or_insert(message);
+    log.samples
+        .entry(cause.clone())
+        .or_insert_with(|| message.clone());
+    log.latest.insert(cause, message);
 }

@@ -13,11 +13,22 @@ pub type Targets = Arc<Vec<Mutex<String>>>;
 /// The key that encrypts database passwords; servers sharing a store need the same.
 pub const SECRET_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
+/// The server binary: `KXY_CHAOS_SERVER_BIN` (another build, such as a release), else the one
+/// cargo built with this test.
+pub fn binary_path() -> PathBuf {
+    std::env::var_os("KXY_CHAOS_SERVER_BIN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kxy-id-server")))
+}
+
 /// A command for the server binary with no configuration inherited from the environment.
 pub fn binary(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kxy-id-server"));
+    let mut command = Command::new(binary_path());
     for (name, _) in std::env::vars() {
-        if name.starts_with("KXY_")
+        if (name.starts_with("KXY_")
+            && !name.starts_with("KXY_CHAOS_")
+            && !name.starts_with("KXY_TEST_"))
             || name.starts_with("REDIS_")
             || name.starts_with("JWT_")
             || name == "DES_KEY"
@@ -59,7 +70,8 @@ impl Server {
     pub fn restart(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "the server still runs");
         self.starts += 1;
-        let log = self.dir.join(format!("server-{}.log", self.starts));
+        // Beside the data directory, not in it (the server owns that).
+        let log = self.dir.with_extension(format!("{}.log", self.starts));
         let stderr = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let mut child = binary(&self.dir)
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
@@ -75,17 +87,26 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            // Forward the first line, then keep draining so the server never blocks on stdout.
+            // Forward every line, and keep draining so the server never blocks on stdout.
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let _ = tx.send(line);
             }
         });
-        let first = rx.recv_timeout(Duration::from_secs(60));
-        let addr = first
-            .as_deref()
-            .ok()
-            .and_then(|l| l.split("http://").nth(1))
-            .map(|a| a.trim().to_owned());
+        // The address is on the line saying `listening on http://ADDR` (the first line, unless
+        // a log line comes before it).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut said = Vec::new();
+        let mut addr = None;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            let Ok(line) = rx.recv_timeout(left) else {
+                break;
+            };
+            if line.contains("listening on http://") {
+                addr = line.split("http://").nth(1).map(|a| a.trim().to_owned());
+                break;
+            }
+            said.push(line);
+        }
         match addr {
             Some(addr) => {
                 self.addr = addr;
@@ -95,9 +116,9 @@ impl Server {
             None => {
                 let _ = child.kill();
                 let status = child.wait();
-                let said = std::fs::read_to_string(&log).unwrap_or_default();
+                let log_text = std::fs::read_to_string(&log).unwrap_or_default();
                 Err(format!(
-                    "kxy-id-server {} did not start ({status:?}), first line {first:?}:\n{said}",
+                    "kxy-id-server {} did not start ({status:?}); it printed {said:?}; its log:\n{log_text}",
                     self.args.join(" ")
                 ))
             }
