@@ -4,9 +4,10 @@
 //!
 //! One `#[test]` per scenario; each prints one line (IDs handed out, repeats, client errors,
 //! time to recover) and asserts that nothing repeated and that allocation recovered after every
-//! fault. The time to recover of a fault runs from its start to the first successful
-//! allocation of a request sent after that start, on the servers the fault affects (for a
-//! fault that lasts, such as a 6 s blackhole, it includes the fault's own duration). Where
+//! fault. The time to recover of a fault runs from the moment it is in effect (the process is
+//! dead, the connections are cut) to the first successful allocation of a request sent after
+//! that, on the servers the fault affects; it includes the healing (a restart) and, for a fault
+//! that lasts such as a 6 s blackhole, the fault's own duration. Where
 //! every allocation is one store operation (no reservation ahead), each client's ranges per
 //! key must also be increasing.
 //!
@@ -136,14 +137,15 @@ impl Run {
         }
     }
 
-    /// Records a fault affecting `servers` and causes it.
+    /// Causes a fault affecting `servers` and records when it is in effect (`cause` has
+    /// returned: the process is dead, the connections are cut). The caller heals it afterwards.
     fn fault(&mut self, label: &str, servers: &[usize], cause: impl FnOnce()) {
+        cause();
         self.faults.push(Fault {
             label: label.to_owned(),
             at: Instant::now(),
             servers: servers.to_vec(),
         });
-        cause();
     }
 
     /// Waits until every server affected by the last fault answered an allocation after it.
@@ -528,9 +530,9 @@ fn s2_redis_restarts_empty_with_durable_store() {
         let before = redis.run_id();
         run.fault(&format!("Redis restarted empty ({round})"), &[0, 1], || {
             redis.shutdown_nosave();
-            std::thread::sleep(Duration::from_millis(300));
-            redis.restart();
         });
+        std::thread::sleep(Duration::from_millis(300));
+        redis.restart();
         run.check(redis.run_id() != before, "Redis kept its run_id");
         run.recovered();
     }
@@ -560,11 +562,9 @@ fn s2b_redis_restarts_empty_then_recover() {
     );
     run.increasing = true;
     run.progress(1, 2);
-    run.fault("Redis restarted empty", &[0, 1], || {
-        redis.shutdown_nosave();
-        std::thread::sleep(Duration::from_millis(300));
-        redis.restart();
-    });
+    run.fault("Redis restarted empty", &[0, 1], || redis.shutdown_nosave());
+    std::thread::sleep(Duration::from_millis(300));
+    redis.restart();
     // Allocation is refused (503 naming the cause) until an operator recovers.
     let errors_before = run.load.errors();
     std::thread::sleep(Duration::from_secs(2));
@@ -730,13 +730,10 @@ fn s3_redis_restarts_from_an_older_snapshot() {
         run.fault(
             &format!("Redis kill -9, older snapshot ({round})"),
             &[0, 1],
-            || {
-                redis.kill9();
-                std::fs::copy(&aside, redis_dir.join("dump.rdb"))
-                    .expect("put the older snapshot back");
-                redis.restart();
-            },
+            || redis.kill9(),
         );
+        std::fs::copy(&aside, redis_dir.join("dump.rdb")).expect("put the older snapshot back");
+        redis.restart();
         run.recovered();
     }
     run.finish();
@@ -775,10 +772,8 @@ fn s3_redis_restarts_from_its_aof_everysec() {
         run.progress(round + 1, 4);
         if round == 0 {
             // kill -9 alone loses nothing that was written to the file.
-            run.fault("Redis kill -9", &[0, 1], || {
-                redis.kill9();
-                redis.restart();
-            });
+            run.fault("Redis kill -9", &[0, 1], || redis.kill9());
+            redis.restart();
         } else {
             // A power loss loses what `everysec` had not synced yet: the AOF as it was a
             // second before.
@@ -787,13 +782,11 @@ fn s3_redis_restarts_from_its_aof_everysec() {
             run.fault(
                 &format!("Redis kill -9, AOF 1 s older ({round})"),
                 &[0, 1],
-                || {
-                    redis.kill9();
-                    std::fs::remove_dir_all(&aof).expect("remove the AOF");
-                    chaos::redis::copy_dir(&aside, &aof);
-                    redis.restart();
-                },
+                || redis.kill9(),
             );
+            std::fs::remove_dir_all(&aof).expect("remove the AOF");
+            chaos::redis::copy_dir(&aside, &aof);
+            redis.restart();
         }
         run.recovered();
     }
@@ -838,13 +831,11 @@ fn s4_failover_to_the_replica() {
     run.fault(
         "replica 1 s behind, master kill -9, REPLICAOF NO ONE, proxy re-pointed",
         &[0, 1],
-        || {
-            master.kill9();
-            link.set(Mode::Drop);
-            replica.cmd(&["REPLICAOF", "NO", "ONE"]);
-            proxy.repoint(replica.port);
-        },
+        || master.kill9(),
     );
+    link.set(Mode::Drop);
+    replica.cmd(&["REPLICAOF", "NO", "ONE"]);
+    proxy.repoint(replica.port);
     run.recovered();
     run.finish();
 }
@@ -888,11 +879,9 @@ fn s5_network_faults_between_a_server_and_redis() {
     ];
     for (i, (label, mode, millis)) in faults.into_iter().enumerate() {
         run.progress(i as u64 + 1, 4);
-        run.fault(label, &[0], || {
-            proxy.set(mode);
-            std::thread::sleep(Duration::from_millis(millis));
-            proxy.set(Mode::Pass);
-        });
+        run.fault(label, &[0], || proxy.set(mode));
+        std::thread::sleep(Duration::from_millis(millis));
+        proxy.set(Mode::Pass);
         run.recovered();
     }
     run.finish();
