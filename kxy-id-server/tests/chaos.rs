@@ -5,9 +5,9 @@
 //! One `#[test]` per scenario; each prints one line (IDs handed out, repeats, client errors,
 //! time to recover) and asserts that nothing repeated and that allocation recovered after every
 //! fault. The time to recover of a fault runs from the moment it is in effect (the process is
-//! dead, the connections are cut) to the first successful allocation of a request sent after
-//! that, on the servers the fault affects; it includes the healing (a restart) and, for a fault
-//! that lasts such as a 6 s blackhole, the fault's own duration. Where
+//! dead, the connections are cut) until each server it affects answered an allocation requested
+//! after that moment; it includes the healing (a restart) and, for a fault that lasts such as a
+//! 6 s blackhole, the fault's own duration. Where
 //! every allocation is one store operation (no reservation ahead), each client's ranges per
 //! key must also be increasing.
 //!
@@ -217,13 +217,16 @@ impl Run {
         let recovery: Vec<(String, Option<Duration>)> = faults
             .iter()
             .map(|f| {
-                let first = logs
-                    .iter()
-                    .flat_map(|l| &l.allocations)
-                    .filter(|a| a.sent >= f.at && f.servers.contains(&a.server))
-                    .map(|a| a.at - f.at)
-                    .min();
-                (f.label.clone(), first)
+                // Recovered once every affected server answered again.
+                let per_server = f.servers.iter().map(|&server| {
+                    logs.iter()
+                        .flat_map(|l| &l.allocations)
+                        .filter(|a| a.server == server && a.sent >= f.at)
+                        .map(|a| a.at - f.at)
+                        .min()
+                });
+                let all = per_server.collect::<Option<Vec<Duration>>>();
+                (f.label.clone(), all.and_then(|d| d.into_iter().max()))
             })
             .collect();
         let total_errors: u64 = errors.values().sum();
