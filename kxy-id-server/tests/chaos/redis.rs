@@ -89,6 +89,13 @@ pub fn installed() -> bool {
     }
 }
 
+/// The value of `name` in the text of an `INFO` reply.
+fn field(info: &str, name: &str) -> Option<String> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .map(|v| v.trim().to_owned())
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
@@ -115,12 +122,20 @@ impl RedisServer {
         std::fs::create_dir_all(dir).expect("the Redis directory");
         let mut server = RedisServer {
             child: None,
-            port: free_port(),
+            port: 0,
             dir: dir.to_owned(),
             args: args.iter().map(|a| a.to_string()).collect(),
         };
-        server.restart();
-        server
+        // Another process may take the free port before Redis binds it: try another one.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            server.port = free_port();
+            match server.try_start() {
+                Ok(()) => return server,
+                Err(e) => failures.push(e),
+            }
+        }
+        panic!("redis-server did not start: {failures:#?}");
     }
 
     /// The URL a kxy-id server uses to reach it directly.
@@ -131,6 +146,12 @@ impl RedisServer {
     /// Starts the process again on the same port with the same options (after a stop or a kill),
     /// and waits until it answers `PING` (after loading its files).
     pub fn restart(&mut self) {
+        if let Err(e) = self.try_start() {
+            panic!("{e}");
+        }
+    }
+
+    fn try_start(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "Redis on {} still runs", self.port);
         let log = self.dir.join("redis.log");
         let child = Command::new("redis-server")
@@ -151,21 +172,29 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(reply) = command(self.port, &["PING"])
-                && reply == Reply::Status("PONG".into())
-            {
-                return;
-            }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 self.child = None;
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
-                panic!("redis-server on {} exited ({status}):\n{log}", self.port);
+                return Err(format!(
+                    "redis-server on {} exited ({status}):\n{log}",
+                    self.port
+                ));
             }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on {} does not answer",
-                self.port
-            );
+            // PONG from this very process (not another one on the port), done loading.
+            let pid = self.child.as_ref().map(Child::id).unwrap_or_default();
+            if let Ok(reply) = command(self.port, &["PING"])
+                && reply == Reply::Status("PONG".into())
+                && command(self.port, &["INFO", "server"])
+                    .ok()
+                    .and_then(|info| field(info.text()?, "process_id"))
+                    == Some(pid.to_string())
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.kill9();
+                return Err(format!("redis-server on {} does not answer", self.port));
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -185,14 +214,9 @@ impl RedisServer {
     }
 
     /// One field of an `INFO` section.
-    pub fn info_field(&self, section: &str, field: &str) -> String {
+    pub fn info_field(&self, section: &str, name: &str) -> String {
         let info = self.cmd(&["INFO", section]);
-        let text = info.text().unwrap_or_default();
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
+        field(info.text().unwrap_or_default(), name).unwrap_or_default()
     }
 
     /// `SHUTDOWN NOSAVE`: a clean stop that writes nothing.
