@@ -138,6 +138,7 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
     let options = kxy_id::store::OpenOptions::default()
         .connect_timeout(timeout)
         .durable_store(settings.durable_store_url())
+        .expect_existing(settings.admin_marker().exists())
         .reserve((reserve > 0).then(|| kxy_id::ReserveOptions {
             min_block: reserve,
             max_block: reserve.saturating_mul(1000),

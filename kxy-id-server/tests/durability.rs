@@ -229,3 +229,35 @@ async fn a_failing_store_answers_503_in_the_envelope_never_a_bare_500() {
     server.stop().await;
     db.remove().await;
 }
+
+#[tokio::test]
+async fn a_server_started_after_redis_was_wiped_refuses_until_recovered() {
+    let Some(mut redis) = RedisServer::start(NO_PERSISTENCE) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_with(dir.path(), Some(&redis.url()), &["--reserve", "0"]);
+    let server = TestServer::start(&settings).await;
+    with_sequence(&server).await;
+    let last = hand_out(&server, 5).await;
+    server.stop().await;
+
+    // Redis and every server go down; Redis comes back empty, then the server starts.
+    redis.restart_empty();
+    let server = TestServer::start(&settings).await;
+    let key = kxy_id::SegmentKey::new("shop", "orders", "seq", "id").unwrap();
+    let allocator = server.state.service.allocator().clone();
+    assert!(
+        matches!(
+            allocator.raise_to(&key, 1000).await,
+            Err(kxy_id::Error::DataLoss(_))
+        ),
+        "a lazy re-seed from the table would repeat IDs up to {last}"
+    );
+    run_command(&settings, &Command::Recover { margin: 1_000_000 })
+        .await
+        .unwrap();
+    allocator.raise_to(&key, 1000).await.unwrap();
+    let segment = allocator.allocate(&key, 10).await.unwrap();
+    assert!(segment.start > last.max(1_000_000), "{segment:?}");
+}

@@ -94,6 +94,10 @@ pub struct OpenOptions {
     /// durable high-water mark per key and all the metadata, so that losing Redis costs a gap,
     /// never a repeat and never the configuration. Refused with any other store.
     pub durable_store: Option<String>,
+    /// The caller knows the store held data before (a server on a host where an admin
+    /// existed): a Redis without a durable store that comes up without any metadata lost it,
+    /// and allocation is refused until `recover`.
+    pub expect_existing: bool,
 }
 
 impl Default for OpenOptions {
@@ -102,6 +106,7 @@ impl Default for OpenOptions {
             connect_timeout: Duration::from_secs(5),
             reserve: None,
             durable_store: None,
+            expect_existing: false,
         }
     }
 }
@@ -116,6 +121,12 @@ impl OpenOptions {
     /// Sets [`durable_store`](Self::durable_store).
     pub fn durable_store(mut self, url: Option<String>) -> Self {
         self.durable_store = url.filter(|u| !u.is_empty());
+        self
+    }
+
+    /// Sets [`expect_existing`](Self::expect_existing).
+    pub fn expect_existing(mut self, expect: bool) -> Self {
+        self.expect_existing = expect;
         self
     }
 
@@ -299,6 +310,17 @@ async fn open_redis(url: &str, options: &OpenOptions) -> Result<Store> {
                     "no durable store: a Redis restart or failover stops allocation until `kxy-id-server recover`; configure --durable-store to ride through it"
                 );
                 let meta = RedisMetaStore::new(allocator.connection());
+                let emptied =
+                    options.expect_existing && meta.get(meta::names::SYSTEM_INIT).await?.is_none();
+                let allocator = if emptied {
+                    tracing::error!(
+                        redis = %allocator.connection().target(),
+                        "Redis holds none of the metadata this host saw before: it lost data; allocation is refused until `kxy-id-server recover`"
+                    );
+                    allocator.refuse_until_recovered()
+                } else {
+                    allocator
+                };
                 let on_crash = format!(
                     "Redis can lose {}; a restart or failover stops allocation until `kxy-id-server recover`",
                     durability.loss_window

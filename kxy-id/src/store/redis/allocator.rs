@@ -118,6 +118,14 @@ impl RedisAllocator {
         self
     }
 
+    /// Without marks: refuses allocation until an operator runs [`recover`](Self::recover),
+    /// for a caller that knows the Redis lost data before this process started (it held an
+    /// admin account that is gone).
+    pub fn refuse_until_recovered(self) -> Self {
+        self.guard.refuse_until_recovered();
+        self
+    }
+
     /// The connection, for callers that keep other data in the same Redis.
     pub fn connection(&self) -> RedisConnection {
         self.conn.clone()

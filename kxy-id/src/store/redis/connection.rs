@@ -50,6 +50,9 @@ struct Inner {
     live: RwLock<Option<(MultiplexedConnection, u64)>>,
     /// Serializes reconnects, so a broken connection is replaced once, not by every caller.
     connecting: tokio::sync::Mutex<()>,
+    /// When the last reconnect failed and why: callers that queued behind it fail at once
+    /// instead of each waiting out its own timeout while Redis is unreachable.
+    failed: Mutex<Option<(std::time::Instant, String)>>,
     /// The incarnation seen last (`None` before the first connection).
     incarnation: Mutex<Option<Incarnation>>,
     /// The database number of the URL.
@@ -82,6 +85,7 @@ impl RedisConnection {
                     .set_response_timeout(Some(timeout)),
                 live: RwLock::new(None),
                 connecting: tokio::sync::Mutex::new(()),
+                failed: Mutex::new(None),
                 incarnation: Mutex::new(None),
                 db,
             }),
@@ -110,21 +114,28 @@ impl RedisConnection {
         if let Some(live) = self.live() {
             return Ok(live);
         }
+        let queued = std::time::Instant::now();
         let _one_at_a_time = self.inner.connecting.lock().await;
         if let Some(live) = self.live() {
             return Ok(live);
         }
-        let mut conn = self
-            .inner
-            .client
-            .get_multiplexed_async_connection_with_config(&self.inner.config)
-            .await
-            .map_err(|e| self.error(e))?;
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.error(e))?;
+        if let Some((at, reason)) = self.recent_failure()
+            && at >= queued
+        {
+            return Err(Error::Connect {
+                target: self.inner.target.clone(),
+                reason,
+            });
+        }
+        let (conn, info) = match self.connect_and_ask().await {
+            Ok(ok) => ok,
+            Err(e) => {
+                let reason = e.to_string();
+                *self.inner.failed.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((std::time::Instant::now(), reason));
+                return Err(self.error(e));
+            }
+        };
         let run_id = info_field(&info, "run_id")
             .ok_or_else(|| Error::backend_msg("redis", "INFO server has no run_id"))?
             .to_owned();
@@ -153,6 +164,29 @@ impl RedisConnection {
         *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) =
             Some((conn.clone(), generation));
         Ok((conn, generation))
+    }
+
+    /// Opens a connection and reads `INFO server` on it.
+    async fn connect_and_ask(&self) -> redis::RedisResult<(MultiplexedConnection, String)> {
+        let mut conn = self
+            .inner
+            .client
+            .get_multiplexed_async_connection_with_config(&self.inner.config)
+            .await?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await?;
+        Ok((conn, info))
+    }
+
+    /// The last failed reconnect, if any.
+    fn recent_failure(&self) -> Option<(std::time::Instant, String)> {
+        self.inner
+            .failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn live(&self) -> Option<(MultiplexedConnection, u64)> {

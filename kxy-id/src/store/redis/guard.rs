@@ -123,6 +123,17 @@ impl LossGuard {
         }
     }
 
+    /// Without marks: accepts no Redis process until an operator recovers one (the caller
+    /// knows the store lost data before this process started).
+    pub(crate) fn refuse_until_recovered(&self) {
+        self.accepted.store(0, Ordering::Release);
+    }
+
+    /// Without marks: whether allocations on `generation` are refused (until recovered).
+    pub(crate) fn is_refusing(&self, generation: u64) -> bool {
+        self.marks.is_none() && generation > self.accepted.load(Ordering::Acquire)
+    }
+
     /// Without marks: refuses a Redis generation newer than the accepted one.
     /// `recovered` reads whether an operator recovered the current incarnation.
     pub(crate) fn check_generation(

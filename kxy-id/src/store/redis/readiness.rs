@@ -21,10 +21,8 @@ impl RedisAllocator {
                     .await?;
             }
         } else {
-            let recovered = match generation {
-                1 => false,
-                _ => self.recovered_incarnation(&mut conn).await?,
-            };
+            let recovered =
+                self.guard.is_refusing(generation) && self.recovered_incarnation(&mut conn).await?;
             self.guard
                 .check_generation(generation, self.conn.target(), recovered)?;
         }
