@@ -32,7 +32,13 @@ async fn sql_server_and_oracle_configurations_get_clear_answers() {
             "{db_type}: {body}"
         );
         assert!(msg.contains(expect), "{db_type}: {body}");
-        assert!(!msg.to_lowercase().contains("not compiled"), "{db_type}: {body}");
-        assert!(!msg.contains("pw"), "{db_type}: the password leaked: {body}");
+        assert!(
+            !msg.to_lowercase().contains("not compiled"),
+            "{db_type}: {body}"
+        );
+        assert!(
+            !msg.contains("pw"),
+            "{db_type}: the password leaked: {body}"
+        );
     }
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::{TestServer, settings};
@@ -15,53 +15,13 @@ use kxy_id::SegmentKey;
 
 const PACKAGE: &str = "kxy-open-id-client==0.2.1";
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-}
-
 /// A virtualenv with the client installed, or why there is none.
 fn venv_python() -> Result<PathBuf, String> {
-    let venv = target_dir().join("kxy-py-venv");
-    let python = venv.join("bin/python");
-    let installed = python.exists()
-        && Command::new(&python)
-            .args([
-                "-c",
-                "import importlib.metadata as m; assert m.version('kxy-open-id-client') == '0.2.1'",
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-    if installed {
-        return Ok(python);
-    }
-    let status = Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&venv)
-        .status()
-        .map_err(|e| format!("python3 not found: {e}"))?;
-    if !status.success() {
-        return Err("python3 -m venv failed (is python3-venv installed?)".into());
-    }
-    let out = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            PACKAGE,
-        ])
-        .output()
-        .map_err(|e| format!("pip: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "pip install {PACKAGE} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(python)
+    common::python::venv_with(
+        "kxy-py-venv",
+        PACKAGE,
+        "import importlib.metadata as m; assert m.version('kxy-open-id-client') == '0.2.1'",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,7 +35,7 @@ pub(crate) async fn init_user(state: &AppState, body: &[u8]) -> ApiResult {
 /// `POST /api/auth/login` from `client`.
 pub(crate) async fn login(state: &AppState, body: &[u8], client: Option<IpAddr>) -> ApiResult {
     let mut f = Fields::parse(body)?;
-    let username = f.string("username", 0, 1000);
+    let username = f.string("username", 1, 1000);
     let password = f.string("password", 0, 1000);
     f.at_most_bytes("password", &password, MAX_PASSWORD_BYTES);
     f.finish()?;

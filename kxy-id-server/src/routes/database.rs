@@ -19,7 +19,7 @@ fn database_input(body: &[u8]) -> Result<DatabaseInput, ApiError> {
     let system_code = f.string("system_code", 1, 100);
     let db_type = f.one_of("db_type", &["mysql", "postgresql", "sqlserver", "oracle"]);
     let db_address = f.string("db_address", 1, 255);
-    let db_user = f.string("db_user", 0, 255);
+    let db_user = f.string("db_user", 1, 255);
     let db_password = f.string("db_password", 0, 1000);
     let db_name = f.opt_string("db_name", 128);
     f.finish()?;

@@ -63,10 +63,10 @@ fn read_allocate(body: &[u8]) -> Result<AllocateRequest, ApiError> {
     let mut f = Fields::parse(body)?;
     // Fields are read (and their problems listed) in the order of the request type.
     let request = AllocateRequest {
-        system_code: f.string(field::SYSTEM_CODE, 0, MAX_FIELD_CHARS),
-        db_name: f.string(field::DB_NAME, 0, MAX_FIELD_CHARS),
-        table_name: f.string(field::TABLE_NAME, 0, MAX_FIELD_CHARS),
-        field_name: f.string(field::FIELD_NAME, 0, MAX_FIELD_CHARS),
+        system_code: f.string(field::SYSTEM_CODE, 1, MAX_FIELD_CHARS),
+        db_name: f.string(field::DB_NAME, 1, MAX_FIELD_CHARS),
+        table_name: f.string(field::TABLE_NAME, 1, MAX_FIELD_CHARS),
+        field_name: f.string(field::FIELD_NAME, 1, MAX_FIELD_CHARS),
         segment_count: f.int(
             field::SEGMENT_COUNT,
             1,

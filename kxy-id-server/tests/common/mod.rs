@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod business;
+pub mod python;
 pub mod webdriver;
 
 use std::net::SocketAddr;

@@ -1,0 +1,53 @@
+//! schemathesis (from PyPI) against `/openapi.json` of a real server, with an admin token:
+//! every check it has (no 5xx, answers that match the spec, schema-valid requests accepted,
+//! schema-violating ones refused), bounded to a few examples per operation and a fixed seed.
+//!
+//! The virtualenv is kept under `target/kxy-st-venv` between runs. Skips with a notice when
+//! Python or PyPI is unavailable, unless `KXY_TEST_REQUIRE_SERVICES=1`.
+
+mod common;
+
+use common::{TestServer, settings};
+
+const PACKAGE: &str = "schemathesis==4.32.5";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_against_the_openapi_spec() {
+    let bin = match tokio::task::spawn_blocking(|| {
+        common::python::venv_bin("kxy-st-venv", PACKAGE, "import schemathesis")
+    })
+    .await
+    .unwrap()
+    {
+        Ok(bin) => bin,
+        Err(why) => {
+            if kxy_id::testing::services_required() {
+                panic!("schemathesis is required (KXY_TEST_REQUIRE_SERVICES=1): {why}");
+            }
+            eprintln!("NOTICE: skipping the schemathesis run: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&settings(dir.path(), None)).await;
+    let token = server.admin_token().await;
+    let url = format!("http://{}/openapi.json", server.addr);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin.join("schemathesis"))
+            .args(["run", &url, "--checks", "all", "--max-examples", "30"])
+            .args(["--seed", "20261130", "--workers", "2"])
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run schemathesis")
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("passed"), "{report}");
+}
