@@ -30,10 +30,8 @@ async fn fifty_concurrent_first_allocations_initialize_once() {
         return;
     };
     let server = Arc::new(server);
-    let name = db.name.clone();
-    let tasks = spawn_each(&server, 50, |server, _| {
-        let name = name.clone();
-        async move { server.allocate("shop", &name, "t_order", "id", 100).await }
+    let tasks = spawn_each(&server, &db.name, 50, |server, name, _| async move {
+        server.allocate("shop", &name, "t_order", "id", 100).await
     });
     let ranges = sorted_ranges(tasks).await;
     assert_eq!(ranges[0].0, 1235);

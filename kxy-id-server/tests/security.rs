@@ -325,16 +325,12 @@ async fn a_thousand_unknown_tables_leave_no_rows_in_the_store() {
         return;
     };
     let server = Arc::new(server);
-    let name = db.name.clone();
-    let tasks = spawn_each(&server, 8, |server, worker| {
-        let name = name.clone();
-        async move {
-            for i in 0..125 {
-                let body = server
-                    .allocate("shop", &name, &format!("t_random_{worker}_{i}"), "id", 1)
-                    .await;
-                assert_eq!(body["code"], 404, "{body}");
-            }
+    let tasks = spawn_each(&server, &db.name, 8, |server, name, worker| async move {
+        for i in 0..125 {
+            let body = server
+                .allocate("shop", &name, &format!("t_random_{worker}_{i}"), "id", 1)
+                .await;
+            assert_eq!(body["code"], 404, "{body}");
         }
     });
     for t in tasks {

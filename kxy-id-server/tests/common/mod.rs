@@ -277,16 +277,22 @@ impl Drop for TestServer {
     }
 }
 
-/// Runs `task(server, i)` for each `i` in `0..n` as its own tokio task (so that they overlap);
-/// the handles in order of `i`.
-pub fn spawn_each<T, F, Fut>(server: &Arc<TestServer>, n: usize, task: F) -> Vec<JoinHandle<T>>
+/// Runs `task(server, context, i)` for each `i` in `0..n` as its own tokio task (so that they
+/// overlap), each with its own clone of `context`; the handles in order of `i`.
+pub fn spawn_each<C, T, F, Fut>(
+    server: &Arc<TestServer>,
+    context: &C,
+    n: usize,
+    task: F,
+) -> Vec<JoinHandle<T>>
 where
-    F: Fn(Arc<TestServer>, usize) -> Fut,
+    C: Clone,
+    F: Fn(Arc<TestServer>, C, usize) -> Fut,
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
     (0..n)
-        .map(|i| tokio::spawn(task(server.clone(), i)))
+        .map(|i| tokio::spawn(task(server.clone(), context.clone(), i)))
         .collect()
 }
 
