@@ -20,6 +20,7 @@ use kxy_id::store::names;
 use crate::brake::LoginBrake;
 use crate::error::ApiError;
 use crate::hash_gate::HashGate;
+use crate::redact;
 
 pub use des::{des_decrypt_hex, des_encrypt_hex};
 pub use jwt::{MIN_JWT_SECRET_BYTES, check_jwt_secret};
@@ -53,12 +54,11 @@ pub struct AuthSettings {
 
 impl std::fmt::Debug for AuthSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redacted = |set: bool| if set { "<redacted>" } else { "<none>" };
         f.debug_struct("AuthSettings")
-            .field("jwt_secret", &redacted(self.jwt_secret.is_some()))
+            .field("jwt_secret", &redact::secret(&self.jwt_secret))
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("jwt_expiry", &self.jwt_expiry)
-            .field("des_key", &"<redacted>")
+            .field("des_key", &redact::REDACTED)
             .field("bcrypt_cost", &self.bcrypt_cost)
             .field("admin_marker", &self.admin_marker)
             .field("login_attempts", &self.login_attempts)
