@@ -57,6 +57,7 @@ struct Claims {
     iat: u64,
 }
 
+/// Seconds since the epoch, for `iat` and `exp` (0 with a clock set before it).
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
