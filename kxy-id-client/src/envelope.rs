@@ -45,7 +45,7 @@ pub(crate) fn answer_error(url: &str, failure: Failure) -> Error {
 #[cfg(test)]
 mod tests {
     use kxy_id::Segment;
-    use kxy_id::wire::{QUOTE_CHARS, parse_allocate_answer};
+    use kxy_id::wire::parse_allocate_answer;
 
     use super::*;
     use crate::error::Result;
@@ -103,11 +103,11 @@ mod tests {
 
     #[test]
     fn unprocessable_body_keeps_the_detail() {
-        let body = r#"{"detail":[{"type":"missing","loc":["body","table_name"],"msg":"Field required","input":{}}]}"#;
-        match parse(422, body).unwrap_err() {
-            Error::Unprocessable { detail } => assert!(detail.contains("table_name"), "{detail}"),
-            other => panic!("{other:?}"),
-        }
+        let err = parse(422, r#"{"detail":[{"loc":["body","table_name"]}]}"#).unwrap_err();
+        assert!(
+            matches!(&err, Error::Unprocessable { detail } if detail.contains("table_name")),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -123,38 +123,23 @@ mod tests {
         );
     }
 
+    // How the answers are classified (which statuses, which bodies are not the contract's,
+    // how long a quoted body may be, codes as strings) is `kxy_id::wire`'s, tested there;
+    // these tests check only which error each kind of failure becomes here.
+
     #[test]
     fn other_statuses_and_non_json_bodies() {
         let err = parse(404, r#"{"detail":"Not Found"}"#).unwrap_err();
         assert!(
-            matches!(&err, Error::HttpStatus { status: 404, url, .. } if url == URL),
+            matches!(&err, Error::HttpStatus { status: 404, url, body } if url == URL && body.contains("Not Found")),
             "{err:?}"
         );
         assert!(
             err.is_retryable(),
             "a wrong base URL fails over to the next"
         );
-        let err = parse(502, "<html>Bad Gateway</html>").unwrap_err();
-        assert!(matches!(err, Error::HttpStatus { status: 502, .. }));
         let err = parse(200, "<html>captive portal</html>").unwrap_err();
         assert!(matches!(&err, Error::InvalidResponse { url, .. } if url == URL));
         assert!(err.is_retryable());
-        let err = parse(200, r#"{"status":"ok"}"#).unwrap_err();
-        assert!(matches!(err, Error::InvalidResponse { .. }));
-    }
-
-    #[test]
-    fn long_bodies_are_cut_in_messages() {
-        let body = "x".repeat(10_000);
-        match parse(502, &body).unwrap_err() {
-            Error::HttpStatus { body, .. } => assert!(body.chars().count() <= QUOTE_CHARS + 1),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_segment_passes_through() {
-        let body = r#"{"code":"0","msg":"","data":{"start":"5","end":"6"},"traceId":null}"#;
-        assert_eq!(parse(200, body).unwrap(), Segment { start: 5, end: 6 });
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kxy_id::SegmentAllocator;
+use kxy_id::{MemoryAllocator, SegmentAllocator, SegmentKey};
 use kxy_id_client::{AllocatorSource, GeneratorConfig, IdGenerator};
 
 use common::{assert_unique, block_on, memory_store, memory_store_async, unique_key};
@@ -22,18 +22,18 @@ fn small_segments(step: i64) -> GeneratorConfig {
         .max_wait(Duration::from_secs(30))
 }
 
+/// A generator over `store` for `key` with [`small_segments`] of `step`, shared by the
+/// threads or tasks of a test.
+fn shared_generator(store: Arc<MemoryAllocator>, key: SegmentKey, step: i64) -> Arc<IdGenerator> {
+    let source = Arc::new(AllocatorSource::new(store));
+    Arc::new(IdGenerator::new(source, key, small_segments(step)).unwrap())
+}
+
 #[test]
 fn eight_threads_never_share_an_id_and_each_sees_increasing_ids() {
     let key = unique_key("t_order");
     let store = memory_store(&key, 0);
-    let generator = Arc::new(
-        IdGenerator::new(
-            Arc::new(AllocatorSource::new(store.clone())),
-            key.clone(),
-            small_segments(1_000),
-        )
-        .unwrap(),
-    );
+    let generator = shared_generator(store.clone(), key.clone(), 1_000);
     let threads: Vec<_> = (0..THREADS)
         .map(|_| {
             let generator = generator.clone();
@@ -68,14 +68,7 @@ fn eight_threads_never_share_an_id_and_each_sees_increasing_ids() {
 fn blocks_and_single_ids_from_many_threads_never_overlap() {
     let key = unique_key("t_item");
     let store = memory_store(&key, 41);
-    let generator = Arc::new(
-        IdGenerator::new(
-            Arc::new(AllocatorSource::new(store)),
-            key,
-            small_segments(1_000),
-        )
-        .unwrap(),
-    );
+    let generator = shared_generator(store, key, 1_000);
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let generator = generator.clone();
@@ -118,16 +111,7 @@ fn two_generators_on_one_key_never_share_an_id() {
     // Two generators over one store play two processes of one service.
     let key = unique_key("t_shared");
     let store = memory_store(&key, 0);
-    let make = || {
-        Arc::new(
-            IdGenerator::new(
-                Arc::new(AllocatorSource::new(store.clone())),
-                key.clone(),
-                small_segments(500),
-            )
-            .unwrap(),
-        )
-    };
+    let make = || shared_generator(store.clone(), key.clone(), 500);
     let (a, b) = (make(), make());
     let threads: Vec<_> = [a, b]
         .into_iter()
@@ -152,14 +136,7 @@ fn two_generators_on_one_key_never_share_an_id() {
 async fn async_callers_never_share_an_id() {
     let key = unique_key("t_async");
     let store = memory_store_async(&key, 0).await;
-    let generator = Arc::new(
-        IdGenerator::new(
-            Arc::new(AllocatorSource::new(store)),
-            key,
-            small_segments(300),
-        )
-        .unwrap(),
-    );
+    let generator = shared_generator(store, key, 300);
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let generator = generator.clone();

@@ -30,6 +30,7 @@
 //! - `error`: [`ApiError`] and how it becomes the envelope and status codes of the API.
 //! - `validate`: request bodies checked field by field into 422 bodies.
 //! - `metrics`: [`Metrics`], lock-free counters rendered for Prometheus.
+//! - `redact`: how secrets look in `Debug` output (never their value).
 //! - `ui`: the embedded admin UI (`ui/`), served at `/` and every client-side route.
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
@@ -41,6 +42,7 @@ mod error;
 mod hash_gate;
 mod limits;
 mod metrics;
+mod redact;
 mod request;
 mod response;
 mod route;

@@ -41,6 +41,21 @@ pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// The token of an `Authorization` value `Bearer <token>` (the scheme in any case); the old
+/// service's 401 `detail` for any other shape. Admin and allocation tokens both come this way.
+pub(crate) fn bearer_token(header: &str) -> Result<&str, ApiError> {
+    let mut parts = header.split_whitespace();
+    let (Some(scheme), Some(token), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(ApiError::Unauthorized(
+            "Invalid authorization header format",
+        ));
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthorized("Invalid authentication scheme"));
+    }
+    Ok(token)
+}
+
 /// Whether the request declares a JSON body (`application/json`, with or without parameters).
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::redact::{REDACTED, secret};
+
 /// kxy-id server: segment ID allocation over HTTP, a drop-in replacement for kxy-open-id.
 ///
 /// With no configuration it listens on 0.0.0.0:5801 and keeps everything in an SQLite file
@@ -133,7 +135,6 @@ pub struct Settings {
 impl std::fmt::Debug for Settings {
     /// Every secret (and any password inside a store URL) redacted.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secret = |s: &Option<String>| if s.is_some() { "<redacted>" } else { "<none>" };
         let url = |s: &Option<String>| s.as_deref().map(kxy_id::redact_url);
         f.debug_struct("Settings")
             .field("command", &self.command)
@@ -151,7 +152,7 @@ impl std::fmt::Debug for Settings {
             .field("jwt_secret_key", &secret(&self.jwt_secret_key))
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("jwt_expire_hours", &self.jwt_expire_hours)
-            .field("des_key", &"<redacted>")
+            .field("des_key", &REDACTED)
             .field("bcrypt_cost", &self.bcrypt_cost)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_segment_count", &self.max_segment_count)

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::request::bearer_token;
 
 /// Where tokens live: `kxy:id:alloc_token:{sha256 hex}` → JSON [`TokenRecord`].
 pub(crate) const TOKEN_PREFIX: &str = "kxy:id:alloc_token:";
@@ -135,15 +136,7 @@ impl AllocationTokens {
         let header = authorization.ok_or(ApiError::Unauthorized(
             "Authorization header missing: this server requires an allocation token",
         ))?;
-        let mut parts = header.split_whitespace();
-        let (Some(scheme), Some(token), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(ApiError::Unauthorized(
-                "Invalid authorization header format",
-            ));
-        };
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(ApiError::Unauthorized("Invalid authentication scheme"));
-        }
+        let token = bearer_token(header)?;
         let hash = sha256_hex(token);
         let cached = self
             .cache

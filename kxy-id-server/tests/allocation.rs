@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use common::business::{db_request, over_mariadb, redis_and_mariadb};
-use common::{TestServer, int, settings, settings_with};
+use common::{TestServer, int, settings, settings_with, spawn_each};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -30,14 +30,9 @@ async fn fifty_concurrent_first_allocations_initialize_once() {
         return;
     };
     let server = Arc::new(server);
-    let name = db.name.clone();
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let server = server.clone();
-            let name = name.clone();
-            tokio::spawn(async move { server.allocate("shop", &name, "t_order", "id", 100).await })
-        })
-        .collect();
+    let tasks = spawn_each(&server, &db.name, 50, |server, name, _| async move {
+        server.allocate("shop", &name, "t_order", "id", 100).await
+    });
     let ranges = sorted_ranges(tasks).await;
     assert_eq!(ranges[0].0, 1235);
     for w in ranges.windows(2) {
@@ -61,8 +56,7 @@ async fn two_servers_over_one_redis_never_repeat_ids() {
     let a = TestServer::start(&s).await;
     let b = TestServer::start(&s).await;
     let system = kxy_id::testing::allocator::unique_prefix();
-    let key = kxy_id::SegmentKey::new(&system, "d", "t", "id").unwrap();
-    a.state.service.allocator().create(&key, 0).await.unwrap();
+    a.create_counter(&system, 0).await;
     let mut seen = HashSet::new();
     let mut futures = Vec::new();
     for i in 0..40 {
@@ -119,14 +113,7 @@ async fn a_restarted_reserving_server_leaves_a_gap_never_a_repeat() {
     let s = settings_with(dir.path(), None, &[]);
     assert_eq!(s.reserve_block(), 100_000);
     let first = TestServer::start(&s).await;
-    let key = kxy_id::SegmentKey::new("s", "d", "t", "id").unwrap();
-    first
-        .state
-        .service
-        .allocator()
-        .create(&key, 0)
-        .await
-        .unwrap();
+    let key = first.create_counter("s", 0).await;
     let mut last = 0;
     for _ in 0..50 {
         let body = first.allocate("s", "d", "t", "id", 100).await;

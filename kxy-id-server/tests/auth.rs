@@ -24,14 +24,7 @@ async fn auth_flow_and_401_details() {
         )
     );
     // Bounds of init-user are 422s naming the field.
-    let (status, body) = server
-        .call(
-            "POST",
-            "/api/auth/init-user",
-            Some(json!({"username": "ab", "password": "123"})),
-            None,
-        )
-        .await;
+    let (status, body) = server.init_user_status("ab", "123").await;
     assert_eq!(status, 422);
     assert_eq!(problem_fields(&body), ["username", "password"]);
     let body = server.init_user("admin", "secret123").await;

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{TestServer, settings_with};
-use kxy_id::SegmentKey;
 use serde_json::json;
 
 /// The 99th percentile of `samples`.
@@ -75,14 +74,7 @@ async fn allocate_p99_during_a_login_flood_stays_near_idle() {
     );
     let server = Arc::new(TestServer::start(&settings).await);
     server.init_user("admin", "secret123").await;
-    let key = SegmentKey::new("flood", "d", "t", "id").unwrap();
-    server
-        .state
-        .service
-        .allocator()
-        .create(&key, 0)
-        .await
-        .unwrap();
+    server.create_counter("flood", 0).await;
     allocations(&server, 200).await; // warm up
 
     // Idle and flooded rounds alternate, so that whatever else the machine does falls on both;

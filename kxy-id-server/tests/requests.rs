@@ -18,12 +18,7 @@ async fn invalid_bodies_are_422_and_change_nothing() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["detail"][0]["type"], "json_invalid");
     let (status, body) = server
-        .call(
-            "POST",
-            "/api/segment/allocate",
-            Some(json!({"system_code": "s"})),
-            None,
-        )
+        .allocate_json(json!({"system_code": "s"}), None)
         .await;
     assert_eq!(status, 422);
     let missing: HashSet<_> = problem_fields(&body).into_iter().collect();

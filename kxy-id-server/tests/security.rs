@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use common::business::{db_request, mysql_tables, over_mariadb};
-use common::{TestServer, settings, settings_with};
+use common::{TestServer, settings, settings_with, spawn_each};
 use kxy_id::SegmentKey;
 use serde_json::{Value, json};
 
@@ -29,14 +29,7 @@ async fn server_with_counter(
     let mut args = vec!["--reserve", "0"];
     args.extend_from_slice(extra);
     let server = TestServer::start(&settings_with(dir.path(), None, &args)).await;
-    let key = SegmentKey::new("s", "d", "t", "id").unwrap();
-    server
-        .state
-        .service
-        .allocator()
-        .create(&key, value)
-        .await
-        .unwrap();
+    let key = server.create_counter("s", value).await;
     (server, key, dir)
 }
 
@@ -332,21 +325,14 @@ async fn a_thousand_unknown_tables_leave_no_rows_in_the_store() {
         return;
     };
     let server = Arc::new(server);
-    let name = db.name.clone();
-    let tasks: Vec<_> = (0..8)
-        .map(|worker| {
-            let server = server.clone();
-            let name = name.clone();
-            tokio::spawn(async move {
-                for i in 0..125 {
-                    let body = server
-                        .allocate("shop", &name, &format!("t_random_{worker}_{i}"), "id", 1)
-                        .await;
-                    assert_eq!(body["code"], 404, "{body}");
-                }
-            })
-        })
-        .collect();
+    let tasks = spawn_each(&server, &db.name, 8, |server, name, worker| async move {
+        for i in 0..125 {
+            let body = server
+                .allocate("shop", &name, &format!("t_random_{worker}_{i}"), "id", 1)
+                .await;
+            assert_eq!(body["code"], 404, "{body}");
+        }
+    });
     for t in tasks {
         t.await.unwrap();
     }
@@ -412,13 +398,7 @@ async fn the_data_directory_and_every_file_in_it_are_private() {
 impl TestServer {
     /// One allocation, so that the store has written (SQLite's -wal and -shm exist).
     async fn allocate_counter_through_store(&self) {
-        let key = SegmentKey::new("perm", "d", "t", "id").unwrap();
-        self.state
-            .service
-            .allocator()
-            .create(&key, 0)
-            .await
-            .unwrap();
+        self.create_counter("perm", 0).await;
         assert_eq!(self.allocate("perm", "d", "t", "id", 1).await["code"], 0);
     }
 }
@@ -429,14 +409,7 @@ impl TestServer {
 async fn invalid_bodies_never_echo_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&settings(dir.path(), None)).await;
-    let (status, body) = server
-        .call(
-            "POST",
-            "/api/auth/init-user",
-            Some(json!({"username": "ab", "password": "hunt3"})),
-            None,
-        )
-        .await;
+    let (status, body) = server.init_user_status("ab", "hunt3").await;
     assert_eq!(status, 422);
     assert!(!body.to_string().contains("hunt3"), "{body}");
     let token = server.admin_token().await;
@@ -457,14 +430,7 @@ async fn passwords_past_72_bytes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&settings(dir.path(), None)).await;
     let long = format!("{}tail", "p".repeat(72));
-    let (status, _) = server
-        .call(
-            "POST",
-            "/api/auth/init-user",
-            Some(json!({"username": "admin", "password": long})),
-            None,
-        )
-        .await;
+    let (status, _) = server.init_user_status("admin", &long).await;
     assert_eq!(status, 422);
     let (_, body) = server.call("GET", "/api/auth/check-init", None, None).await;
     assert_eq!(body["data"]["initialized"], false, "nothing created");

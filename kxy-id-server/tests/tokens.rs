@@ -5,14 +5,17 @@
 mod common;
 
 use common::{TestServer, settings, settings_with};
-use kxy_id::SegmentKey;
 use serde_json::{Value, json};
 
 async fn allocate_with(server: &TestServer, system: &str, token: Option<&str>) -> (u16, Value) {
     let body = json!({"system_code": system, "db_name": "d", "table_name": "t", "field_name": "id", "segment_count": 5});
-    server
-        .call("POST", "/api/segment/allocate", Some(body), token)
-        .await
+    server.allocate_json(body, token).await
+}
+
+/// `POST /api/tokens` for `system_code`, as the holder of `admin` (if any).
+async fn create_token(server: &TestServer, system_code: &str, admin: Option<&str>) -> (u16, Value) {
+    let body = json!({"system_code": system_code});
+    server.call("POST", "/api/tokens", Some(body), admin).await
 }
 
 #[tokio::test]
@@ -24,22 +27,8 @@ async fn tokens_are_scoped_shown_once_stored_hashed_and_revocable() {
         &["--reserve", "0", "--require-allocation-tokens"],
     ))
     .await;
-    let key = SegmentKey::new("shop", "d", "t", "id").unwrap();
-    server
-        .state
-        .service
-        .allocator()
-        .create(&key, 0)
-        .await
-        .unwrap();
-    let other = SegmentKey::new("other", "d", "t", "id").unwrap();
-    server
-        .state
-        .service
-        .allocator()
-        .create(&other, 0)
-        .await
-        .unwrap();
+    let key = server.create_counter("shop", 0).await;
+    let other = server.create_counter("other", 0).await;
 
     let (status, _) = allocate_with(&server, "shop", None).await;
     assert_eq!(status, 401);
@@ -47,33 +36,12 @@ async fn tokens_are_scoped_shown_once_stored_hashed_and_revocable() {
     assert_eq!(status, 401);
 
     // Only an admin creates tokens.
-    let (status, _) = server
-        .call(
-            "POST",
-            "/api/tokens",
-            Some(json!({"system_code": "Shop"})),
-            None,
-        )
-        .await;
+    let (status, _) = create_token(&server, "Shop", None).await;
     assert_eq!(status, 401);
     let admin = server.admin_token().await;
-    let (status, body) = server
-        .call(
-            "POST",
-            "/api/tokens",
-            Some(json!({"system_code": ""})),
-            Some(&admin),
-        )
-        .await;
+    let (status, body) = create_token(&server, "", Some(&admin)).await;
     assert_eq!(status, 422, "{body}");
-    let (_, body) = server
-        .call(
-            "POST",
-            "/api/tokens",
-            Some(json!({"system_code": "Shop"})),
-            Some(&admin),
-        )
-        .await;
+    let (_, body) = create_token(&server, "Shop", Some(&admin)).await;
     assert_eq!(body["code"], 0, "{body}");
     let token = body["data"]["token"].as_str().unwrap().to_owned();
     let id = body["data"]["id"].as_str().unwrap().to_owned();
@@ -123,14 +91,7 @@ async fn tokens_are_scoped_shown_once_stored_hashed_and_revocable() {
 async fn without_the_setting_allocation_needs_no_token() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&settings(dir.path(), None)).await;
-    let key = SegmentKey::new("shop", "d", "t", "id").unwrap();
-    server
-        .state
-        .service
-        .allocator()
-        .create(&key, 0)
-        .await
-        .unwrap();
+    server.create_counter("shop", 0).await;
     let (_, body) = allocate_with(&server, "shop", None).await;
     assert_eq!(body["code"], 0, "{body}");
 }

@@ -8,10 +8,14 @@ use super::TestServer;
 impl TestServer {
     /// `POST /api/auth/init-user`.
     pub async fn init_user(&self, username: &str, password: &str) -> Value {
+        self.init_user_status(username, password).await.1
+    }
+
+    /// `POST /api/auth/init-user`, for tests that check the HTTP status too.
+    pub async fn init_user_status(&self, username: &str, password: &str) -> (u16, Value) {
         let creds = json!({"username": username, "password": password});
         self.call("POST", "/api/auth/init-user", Some(creds), None)
             .await
-            .1
     }
 
     /// `POST /api/auth/login`.

@@ -13,15 +13,18 @@ pub mod webdriver;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use kxy_id::SegmentKey;
 use kxy_id_server::{AppState, Settings, open_state, run};
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// A running server; stops when dropped.
 pub struct TestServer {
@@ -232,6 +235,26 @@ impl TestServer {
             .db_password
     }
 
+    /// Creates the counter `system`/`d`/`t`/`id` in the store at `value`, as initialization
+    /// would; its key.
+    pub async fn create_counter(&self, system: &str, value: i64) -> SegmentKey {
+        let key = SegmentKey::new(system, "d", "t", "id").expect("a valid key");
+        self.state
+            .service
+            .allocator()
+            .create(&key, value)
+            .await
+            .expect("the counter is created");
+        key
+    }
+
+    /// `POST /api/segment/allocate` with any body and an optional bearer token; the status and
+    /// the body.
+    pub async fn allocate_json(&self, body: Value, token: Option<&str>) -> (u16, Value) {
+        self.call("POST", "/api/segment/allocate", Some(body), token)
+            .await
+    }
+
     pub async fn allocate(
         &self,
         system: &str,
@@ -241,9 +264,7 @@ impl TestServer {
         count: i64,
     ) -> Value {
         let body = serde_json::json!({"system_code": system, "db_name": db, "table_name": table, "field_name": field, "segment_count": count});
-        let (status, body) = self
-            .call("POST", "/api/segment/allocate", Some(body), None)
-            .await;
+        let (status, body) = self.allocate_json(body, None).await;
         assert_eq!(status, 200, "{body}");
         body
     }
@@ -255,6 +276,25 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// Runs `task(server, context, i)` for each `i` in `0..n` as its own tokio task (so that they
+/// overlap), each with its own clone of `context`; the handles in order of `i`.
+pub fn spawn_each<C, T, F, Fut>(
+    server: &Arc<TestServer>,
+    context: &C,
+    n: usize,
+    task: F,
+) -> Vec<JoinHandle<T>>
+where
+    C: Clone,
+    F: Fn(Arc<TestServer>, C, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    (0..n)
+        .map(|i| tokio::spawn(task(server.clone(), context.clone(), i)))
+        .collect()
 }
 
 /// The fields named by a 422 body's problems (`detail[].loc[1]`), in order.

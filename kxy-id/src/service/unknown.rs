@@ -62,6 +62,24 @@ impl UnknownKeys {
         format!("{guid}:{database}")
     }
 
+    /// The entry of `database`, created (never read, no lookup admitted in a window starting
+    /// `now`) when there is none: `admit` and `store` each may be first to see a database.
+    fn entry<'a>(
+        entries: &'a mut HashMap<String, Entry>,
+        guid: &str,
+        database: &str,
+        now: Instant,
+    ) -> &'a mut Entry {
+        entries
+            .entry(Self::id(guid, database))
+            .or_insert_with(|| Entry {
+                read_at: None,
+                tables: None,
+                window: now,
+                admitted: 0,
+            })
+    }
+
     /// What the last fresh table list says of `table` (lower case).
     pub(crate) fn lookup(&self, guid: &str, database: &str, table: &str) -> Known {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -90,14 +108,7 @@ impl UnknownKeys {
             }
         }
         let now = Instant::now();
-        let entry = entries
-            .entry(Self::id(guid, database))
-            .or_insert_with(|| Entry {
-                read_at: None,
-                tables: None,
-                window: now,
-                admitted: 0,
-            });
+        let entry = Self::entry(&mut entries, guid, database, now);
         if now.duration_since(entry.window) >= Duration::from_secs(1) {
             entry.window = now;
             entry.admitted = 0;
@@ -113,14 +124,7 @@ impl UnknownKeys {
     pub(crate) fn store(&self, guid: &str, database: &str, tables: Option<Vec<String>>) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        let entry = entries
-            .entry(Self::id(guid, database))
-            .or_insert_with(|| Entry {
-                read_at: None,
-                tables: None,
-                window: now,
-                admitted: 0,
-            });
+        let entry = Self::entry(&mut entries, guid, database, now);
         entry.read_at = Some(now);
         entry.tables = tables.map(|t| t.into_iter().map(|n| n.to_lowercase()).collect());
     }
