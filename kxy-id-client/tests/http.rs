@@ -539,6 +539,12 @@ async fn real_server_unknown_key_is_a_clear_not_found() {
     assert_eq!(server.counter(&key).await, None);
 }
 
+/// A shared generator of `key` over an HTTP source.
+fn generator_over(http: HttpConfig, key: &SegmentKey, config: GeneratorConfig) -> Arc<IdGenerator> {
+    let source = Arc::new(HttpSource::new(http).unwrap());
+    Arc::new(IdGenerator::new(source, key.clone(), config).unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_servers_sharing_a_store_fail_over_without_repeating_ids() {
     let dir = tempfile::tempdir().unwrap();
@@ -547,19 +553,11 @@ async fn real_servers_sharing_a_store_fail_over_without_repeating_ids() {
     let second = RealServer::on_store(dir.path(), &store).await;
     let key = SegmentKey::new("shop", "orders", "t_failover", "id").unwrap();
     first.seed(&key, 0).await;
-    let generator = Arc::new(
-        IdGenerator::new(
-            Arc::new(
-                HttpSource::new(
-                    fast_retries(HttpConfig::new([first.url(), second.url()]))
-                        .connect_timeout(Duration::from_millis(500)),
-                )
-                .unwrap(),
-            ),
-            key.clone(),
-            GeneratorConfig::default().step(100).adaptive(false),
-        )
-        .unwrap(),
+    let generator = generator_over(
+        fast_retries(HttpConfig::new([first.url(), second.url()]))
+            .connect_timeout(Duration::from_millis(500)),
+        &key,
+        GeneratorConfig::default().step(100).adaptive(false),
     );
     // A thousand IDs taken on a blocking thread, as synchronous callers take them.
     let take_1000 = || {
@@ -587,23 +585,15 @@ async fn real_server_stopped_mid_stream_buffers_serve_then_a_clear_error_then_re
     let addr = server.addr;
     let key = SegmentKey::new("shop", "orders", "t_restart", "id").unwrap();
     server.seed(&key, 0).await;
-    let generator = Arc::new(
-        IdGenerator::new(
-            Arc::new(
-                HttpSource::new(
-                    fast_retries(HttpConfig::new([server.url()]))
-                        .connect_timeout(Duration::from_millis(200))
-                        .request_timeout(Duration::from_millis(500)),
-                )
-                .unwrap(),
-            ),
-            key.clone(),
-            GeneratorConfig::default()
-                .step(1_000)
-                .adaptive(false)
-                .max_wait(Duration::from_millis(300)),
-        )
-        .unwrap(),
+    let generator = generator_over(
+        fast_retries(HttpConfig::new([server.url()]))
+            .connect_timeout(Duration::from_millis(200))
+            .request_timeout(Duration::from_millis(500)),
+        &key,
+        GeneratorConfig::default()
+            .step(1_000)
+            .adaptive(false)
+            .max_wait(Duration::from_millis(300)),
     );
     let next = |n: usize| {
         let generator = generator.clone();

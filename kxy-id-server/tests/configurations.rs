@@ -3,14 +3,12 @@
 
 mod common;
 
-use common::{TestServer, int, settings};
+use common::int;
 use serde_json::json;
 
 #[tokio::test]
 async fn custom_counters_overflow_and_big_integers() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&settings(dir.path(), None)).await;
-    let token = server.admin_token().await;
+    let (_dir, server, token) = common::embedded_with_admin().await;
     let add = json!({"system_code": "Shop", "db_type": "mysql", "db_address": "127.0.0.1:1", "db_user": "u", "db_password": "pw", "db_name": "Orders"});
     let (_, body) = server
         .call("POST", "/api/database/add", Some(add), Some(&token))

@@ -5,14 +5,11 @@
 
 mod common;
 
-use common::{TestServer, settings};
 use serde_json::json;
 
 #[tokio::test]
 async fn sql_server_and_oracle_configurations_get_clear_answers() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&settings(dir.path(), None)).await;
-    let token = server.admin_token().await;
+    let (_dir, server, token) = common::embedded_with_admin().await;
     for (db_type, address, expect) in [
         ("sqlserver", "127.0.0.1:1", "127.0.0.1:1"),
         ("oracle", "127.0.0.1:1", "Oracle"),

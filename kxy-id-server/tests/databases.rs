@@ -5,7 +5,7 @@
 mod common;
 
 use common::business::{db_request, has, over_mariadb};
-use common::{TestServer, settings};
+
 use kxy_id::testing::TestDatabase;
 use serde_json::json;
 
@@ -129,9 +129,7 @@ async fn postgres_business_tables_seed_counters() {
         "CREATE TABLE t_uuid (id UUID PRIMARY KEY)".into(),
     ])
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&settings(dir.path(), None)).await;
-    let token = server.admin_token().await;
+    let (_dir, server, token) = common::embedded_with_admin().await;
     let host = db
         .server_url
         .trim_start_matches("postgres://")

@@ -43,6 +43,21 @@ async fn hand_out(server: &TestServer, rounds: usize) -> i64 {
     last
 }
 
+/// A `redis-server` without persistence and a server over it (exact counters): the Redis, the
+/// data directory, the settings and the server.
+async fn over_a_redis_of_its_own() -> Option<(
+    RedisServer,
+    tempfile::TempDir,
+    kxy_id_server::Settings,
+    TestServer,
+)> {
+    let redis = RedisServer::start(NO_PERSISTENCE)?;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_with(dir.path(), Some(&redis.url()), &["--reserve", "0"]);
+    let server = TestServer::start(&settings).await;
+    Some((redis, dir, settings, server))
+}
+
 /// `/metrics` has a line containing `sample`.
 async fn assert_counted(server: &TestServer, sample: &str) {
     let (_, _, metrics) = server.get_raw("/metrics", &[]).await;
@@ -68,12 +83,9 @@ async fn first_answer(server: &TestServer) -> Value {
 
 #[tokio::test]
 async fn without_a_durable_store_a_wiped_redis_is_refused_until_recovered() {
-    let Some(mut redis) = RedisServer::start(NO_PERSISTENCE) else {
+    let Some((mut redis, _dir, settings, server)) = over_a_redis_of_its_own().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let settings = settings_with(dir.path(), Some(&redis.url()), &["--reserve", "0"]);
-    let server = TestServer::start(&settings).await;
     let (_, health) = server.call("GET", "/health", None, None).await;
     assert_eq!(
         health["data"]["durability"]["mode"], "refuse-on-loss",
@@ -232,12 +244,9 @@ async fn a_failing_store_answers_503_in_the_envelope_never_a_bare_500() {
 
 #[tokio::test]
 async fn a_server_started_after_redis_was_wiped_refuses_until_recovered() {
-    let Some(mut redis) = RedisServer::start(NO_PERSISTENCE) else {
+    let Some((mut redis, _dir, settings, server)) = over_a_redis_of_its_own().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let settings = settings_with(dir.path(), Some(&redis.url()), &["--reserve", "0"]);
-    let server = TestServer::start(&settings).await;
     with_sequence(&server).await;
     let last = hand_out(&server, 5).await;
     server.stop().await;

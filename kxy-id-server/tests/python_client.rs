@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::{TestServer, settings};
@@ -15,26 +15,17 @@ use kxy_id::SegmentKey;
 
 const PACKAGE: &str = "kxy-open-id-client==0.2.1";
 
-/// A virtualenv with the client installed, or why there is none.
-fn venv_python() -> Result<PathBuf, String> {
-    common::python::venv_with(
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_published_python_client_works_unchanged() {
+    let Some(python) = common::python::venv_or_skip(
+        "the Python client check",
         "kxy-py-venv",
         PACKAGE,
         "import importlib.metadata as m; assert m.version('kxy-open-id-client') == '0.2.1'",
     )
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_published_python_client_works_unchanged() {
-    let python = match tokio::task::spawn_blocking(venv_python).await.unwrap() {
-        Ok(p) => p,
-        Err(why) => {
-            if kxy_id::testing::services_required() {
-                panic!("the Python client is required (KXY_TEST_REQUIRE_SERVICES=1): {why}");
-            }
-            eprintln!("NOTICE: skipping the Python client check: {why}");
-            return;
-        }
+    .await
+    else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&settings(dir.path(), None)).await;

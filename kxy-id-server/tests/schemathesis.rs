@@ -7,30 +7,25 @@
 
 mod common;
 
-use common::{TestServer, settings};
-
 const PACKAGE: &str = "schemathesis==4.32.5";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_against_the_openapi_spec() {
-    let bin = match tokio::task::spawn_blocking(|| {
-        common::python::venv_bin("kxy-st-venv", PACKAGE, "import schemathesis")
-    })
+    let Some(python) = common::python::venv_or_skip(
+        "the schemathesis run",
+        "kxy-st-venv",
+        PACKAGE,
+        "import schemathesis",
+    )
     .await
-    .unwrap()
-    {
-        Ok(bin) => bin,
-        Err(why) => {
-            if kxy_id::testing::services_required() {
-                panic!("schemathesis is required (KXY_TEST_REQUIRE_SERVICES=1): {why}");
-            }
-            eprintln!("NOTICE: skipping the schemathesis run: {why}");
-            return;
-        }
+    else {
+        return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&settings(dir.path(), None)).await;
-    let token = server.admin_token().await;
+    let bin = python
+        .parent()
+        .expect("bin/python has a directory")
+        .to_owned();
+    let (_dir, server, token) = common::embedded_with_admin().await;
     let url = format!("http://{}/openapi.json", server.addr);
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(bin.join("schemathesis"))

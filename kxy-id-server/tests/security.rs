@@ -121,9 +121,7 @@ async fn allocate_never_reads_a_column_that_is_not_the_primary_key() {
         ],
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&settings(dir.path(), None)).await;
-    let token = server.admin_token().await;
+    let (_dir, server, token) = common::embedded_with_admin().await;
     server.add_database(&token, db_request(&db)).await;
     let name = db.name.as_str();
     for (table, field) in [
@@ -165,9 +163,7 @@ async fn allocate_never_reads_a_column_that_is_not_the_primary_key() {
 
 #[tokio::test]
 async fn a_new_address_or_user_without_a_password_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&settings(dir.path(), None)).await;
-    let token = server.admin_token().await;
+    let (_dir, server, token) = common::embedded_with_admin().await;
     let request = json!({"system_code": "shop", "db_type": "mysql", "db_address": "db.internal:3306", "db_user": "app", "db_password": "s3cret-pw", "db_name": "orders"});
     let guid = server.add_database(&token, request.clone()).await;
     let before = server.get_database(&token, &guid).await["data"].clone();

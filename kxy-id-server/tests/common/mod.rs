@@ -63,6 +63,15 @@ pub fn settings_with(data_dir: &Path, store: Option<&str>, extra: &[&str]) -> Se
     Settings::try_parse_from(args).expect("test settings parse")
 }
 
+/// A server on the embedded store of a fresh data directory, with an admin logged in: the
+/// directory (removed on drop), the server and the admin's token.
+pub async fn embedded_with_admin() -> (tempfile::TempDir, TestServer, String) {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let server = TestServer::start(&settings(dir.path(), None)).await;
+    let token = server.admin_token().await;
+    (dir, server, token)
+}
+
 impl TestServer {
     pub async fn start(settings: &Settings) -> TestServer {
         let state = open_state(settings).await.expect("open the store");

@@ -10,17 +10,6 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
-/// The `bin/` directory of the virtualenv `target/<name>` in which `check` (Python code) runs
-/// without error, installing `package` there first when it does not; or why there is none.
-pub fn venv_bin(name: &str, package: &str, check: &str) -> Result<PathBuf, String> {
-    venv_with(name, package, check).map(|python| {
-        python
-            .parent()
-            .expect("bin/python has a directory")
-            .to_owned()
-    })
-}
-
 /// The Python of the virtualenv `target/<name>` in which `check` runs without error,
 /// installing `package` there first when it does not; or why there is none.
 pub fn venv_with(name: &str, package: &str, check: &str) -> Result<PathBuf, String> {
@@ -60,4 +49,27 @@ pub fn venv_with(name: &str, package: &str, check: &str) -> Result<PathBuf, Stri
         ));
     }
     Ok(python)
+}
+
+/// [`venv_with`] on a blocking thread, or `None` after a notice that `what` is skipped (a
+/// failure when `KXY_TEST_REQUIRE_SERVICES=1`).
+pub async fn venv_or_skip(
+    what: &'static str,
+    name: &'static str,
+    package: &'static str,
+    check: &'static str,
+) -> Option<PathBuf> {
+    match tokio::task::spawn_blocking(move || venv_with(name, package, check))
+        .await
+        .expect("the virtualenv task")
+    {
+        Ok(python) => Some(python),
+        Err(why) => {
+            if kxy_id::testing::services_required() {
+                panic!("{what} is required (KXY_TEST_REQUIRE_SERVICES=1): {why}");
+            }
+            eprintln!("NOTICE: skipping {what}: {why}");
+            None
+        }
+    }
 }

@@ -115,7 +115,7 @@ sql_impl! {
                     .bind(key.as_str())
                     .bind(ceiling_for(count))
             };
-            if DB::ALLOCATE_RETURNS_ROW {
+            if DB::SYNTAX.returning {
                 let row = query()
                     .fetch_optional(&self.pool)
                     .await

@@ -30,7 +30,7 @@ struct MetaSql {
 impl MetaSql {
     fn new<DB: Dialect>() -> Self {
         let p = |s: &str| placeholders::<DB>(s);
-        let for_update = DB::LOCK_ROW;
+        let for_update = DB::SYNTAX.lock_row;
         const LIVE: &str = "(expires_at IS NULL OR expires_at > ?)";
         MetaSql {
             get: p(&format!(
@@ -178,7 +178,7 @@ sql_impl! {
             name: &str,
             change: impl FnOnce(&mut Vec<String>) -> bool,
         ) -> Result<bool> {
-            let mut tx = match DB::BEGIN {
+            let mut tx = match DB::SYNTAX.begin {
                 Some(stmt) => self.pool.begin_with(stmt).await,
                 None => self.pool.begin().await,
             }

@@ -18,12 +18,6 @@ mod sqlite;
 
 pub use allocator::SqlAllocator;
 pub use meta::SqlMetaStore;
-#[cfg(feature = "mysql")]
-pub use mysql::{MySqlAllocator, MySqlMetaStore};
-#[cfg(feature = "postgres")]
-pub use postgres::{PgAllocator, PgMetaStore};
-#[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteAllocator, SqliteMetaStore};
 
 use std::sync::Arc;
 
@@ -37,15 +31,8 @@ use crate::error::{Error, Result};
 pub trait Dialect: Database + private::Sealed {
     /// `sqlite`, `mysql` or `postgres`, for logs, metrics and errors.
     const BACKEND: &'static str;
-    /// Whether bind parameters are `$1, $2, ...` (PostgreSQL) rather than `?`.
-    const DOLLAR_PLACEHOLDERS: bool;
-    /// Whether the allocating statement returns the new value as a row (`RETURNING`); when
-    /// not, it is read from the statement's result (MySQL's `LAST_INSERT_ID(expr)`).
-    const ALLOCATE_RETURNS_ROW: bool;
-    /// Appended to the `SELECT` that locks a metadata row inside a transaction.
-    const LOCK_ROW: &'static str;
-    /// The statement that starts a read-modify-write transaction (`None`: the driver's `BEGIN`).
-    const BEGIN: Option<&'static str>;
+    /// How its statements are written where databases differ.
+    const SYNTAX: Syntax;
     /// The metadata table's DDL.
     const META_DDL: &'static str;
 
@@ -61,16 +48,85 @@ pub trait Dialect: Database + private::Sealed {
     fn allocate_sql(table: &str) -> String;
     /// Rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
-    /// The value the allocating statement left, when [`ALLOCATE_RETURNS_ROW`](Self::ALLOCATE_RETURNS_ROW) is false.
+    /// The value the allocating statement left, when [`Syntax::returning`] is false.
     fn allocated_value(result: &Self::QueryResult) -> Option<u64> {
         let _ = result;
         None
     }
 }
 
+/// How a database writes the statements of the SQL stores, where databases differ.
+/// [`Syntax::STANDARD`] is PostgreSQL's and SQLite's core; each dialect states its departures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Syntax {
+    /// Bind parameters are `$1, $2, ...` rather than `?`.
+    pub dollar_placeholders: bool,
+    /// The allocating statement returns the new value as a row (`RETURNING`); when not, it is
+    /// read from the statement's result (MySQL's `LAST_INSERT_ID(expr)`).
+    pub returning: bool,
+    /// Appended to the `SELECT` that locks a metadata row inside a transaction.
+    pub lock_row: &'static str,
+    /// The statement that starts a read-modify-write transaction (`None`: the driver's `BEGIN`).
+    pub begin: Option<&'static str>,
+}
+
+impl Syntax {
+    /// `?` placeholders, `RETURNING`, `SELECT ... FOR UPDATE`, a plain `BEGIN`.
+    pub const STANDARD: Syntax = Syntax {
+        dollar_placeholders: false,
+        returning: true,
+        lock_row: " FOR UPDATE",
+        begin: None,
+    };
+}
+
+// Which database each alias names, and the seal that keeps the list to these three.
+#[cfg(feature = "mysql")]
+/// Counters in a MySQL / MariaDB table, one row per key (the Leaf model).
+///
+/// The table (`kxy_id_segments` by default) is created if missing. An allocation is the single
+/// statement `UPDATE ... SET max_id = LAST_INSERT_ID(max_id + n) WHERE ... AND max_id <= MAX - n`:
+/// InnoDB locks the row, so concurrent servers never get overlapping segments, and the new
+/// value comes back in the same statement's OK packet (no second round trip, no transaction).
+pub type MySqlAllocator = SqlAllocator<sqlx::MySql>;
+#[cfg(feature = "mysql")]
+/// Metadata in the MySQL / MariaDB database of the counters.
+pub type MySqlMetaStore = SqlMetaStore<sqlx::MySql>;
+#[cfg(feature = "postgres")]
+/// Counters in a PostgreSQL table, one row per key (the Leaf model): one
+/// `UPDATE ... RETURNING` per allocation; the row lock serializes concurrent servers.
+pub type PgAllocator = SqlAllocator<sqlx::Postgres>;
+#[cfg(feature = "postgres")]
+/// Metadata in the PostgreSQL database of the counters.
+pub type PgMetaStore = SqlMetaStore<sqlx::Postgres>;
+#[cfg(feature = "sqlite")]
+/// Counters in a single SQLite file, the embedded default: no server, durable, shared safely
+/// by several processes on one machine.
+///
+/// # Durability
+///
+/// The file runs in WAL journal mode with `synchronous = FULL`: every allocation is a
+/// committed transaction whose WAL frame is fsync'ed before the segment is returned, so a
+/// segment that was handed out survives `kill -9` and power loss and is never handed out
+/// again. Writers from several processes are serialized by SQLite's file lock (waiting up
+/// to 30 s); each allocation is one `UPDATE ... RETURNING` statement.
+///
+/// The price is one fsync per allocation (a few hundred to a few thousand per second,
+/// depending on the disk); take IDs in large segments, or reserve ahead.
+pub type SqliteAllocator = SqlAllocator<sqlx::Sqlite>;
+#[cfg(feature = "sqlite")]
+/// Metadata in the SQLite file of the counters.
+pub type SqliteMetaStore = SqlMetaStore<sqlx::Sqlite>;
+
 mod private {
     /// Only the dialects of this crate.
     pub trait Sealed {}
+    #[cfg(feature = "mysql")]
+    impl Sealed for sqlx::MySql {}
+    #[cfg(feature = "postgres")]
+    impl Sealed for sqlx::Postgres {}
+    #[cfg(feature = "sqlite")]
+    impl Sealed for sqlx::Sqlite {}
 }
 
 /// Writes an `impl` block over every dialect with sqlx's bounds spelled out once.
@@ -142,7 +198,7 @@ pub(crate) fn check_table_name(name: &str) -> Result<()> {
 /// Rewrites the `?` placeholders of `sql` for the dialect. Statements here are written by
 /// us and contain no `?` inside literals.
 pub(crate) fn placeholders<DB: Dialect>(sql: &str) -> Arc<str> {
-    match DB::DOLLAR_PLACEHOLDERS {
+    match DB::SYNTAX.dollar_placeholders {
         false => sql.into(),
         true => {
             let mut out = String::with_capacity(sql.len() + 8);

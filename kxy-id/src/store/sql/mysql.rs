@@ -4,28 +4,15 @@
 
 use sqlx::MySql;
 
-use super::{Dialect, SqlAllocator, SqlMetaStore};
+use super::{Dialect, Syntax};
 use crate::error::Result;
-
-/// Counters in a MySQL / MariaDB table, one row per key (the Leaf model).
-///
-/// The table (`kxy_id_segments` by default) is created if missing. An allocation is the single
-/// statement `UPDATE ... SET max_id = LAST_INSERT_ID(max_id + n) WHERE ... AND max_id <= MAX - n`:
-/// InnoDB locks the row, so concurrent servers never get overlapping segments, and the new
-/// value comes back in the same statement's OK packet (no second round trip, no transaction).
-pub type MySqlAllocator = SqlAllocator<MySql>;
-
-/// Metadata in the MySQL / MariaDB database of the counters.
-pub type MySqlMetaStore = SqlMetaStore<MySql>;
-
-impl super::private::Sealed for MySql {}
 
 impl Dialect for MySql {
     const BACKEND: &'static str = "mysql";
-    const DOLLAR_PLACEHOLDERS: bool = false;
-    const ALLOCATE_RETURNS_ROW: bool = false;
-    const LOCK_ROW: &'static str = " FOR UPDATE";
-    const BEGIN: Option<&'static str> = None;
+    const SYNTAX: Syntax = Syntax {
+        returning: false,
+        ..Syntax::STANDARD
+    };
     const META_DDL: &'static str = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
         name VARCHAR(600) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
         value LONGTEXT NOT NULL, expires_at BIGINT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
@@ -67,7 +54,7 @@ impl Dialect for MySql {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::store::sql::{MySqlAllocator, MySqlMetaStore};
     use crate::testing::TestDatabase;
     use std::time::Duration;
 

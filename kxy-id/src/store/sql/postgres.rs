@@ -3,27 +3,15 @@
 
 use sqlx::Postgres;
 
-use super::{Dialect, SqlAllocator, SqlMetaStore};
+use super::{Dialect, Syntax};
 use crate::error::Result;
-
-/// Counters in a PostgreSQL table, one row per key (the Leaf model).
-///
-/// The table (`kxy_id_segments` by default) is created if missing. An allocation is the single
-/// statement `UPDATE ... SET max_id = max_id + n WHERE ... AND max_id <= MAX - n RETURNING max_id`:
-/// the row lock serializes concurrent servers and the new value comes back from the same statement.
-pub type PgAllocator = SqlAllocator<Postgres>;
-
-/// Metadata in the PostgreSQL database of the counters.
-pub type PgMetaStore = SqlMetaStore<Postgres>;
-
-impl super::private::Sealed for Postgres {}
 
 impl Dialect for Postgres {
     const BACKEND: &'static str = "postgres";
-    const DOLLAR_PLACEHOLDERS: bool = true;
-    const ALLOCATE_RETURNS_ROW: bool = true;
-    const LOCK_ROW: &'static str = " FOR UPDATE";
-    const BEGIN: Option<&'static str> = None;
+    const SYNTAX: Syntax = Syntax {
+        dollar_placeholders: true,
+        ..Syntax::STANDARD
+    };
     const META_DDL: &'static str = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
         name VARCHAR(600) COLLATE \"C\" NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at BIGINT)";
 
@@ -57,7 +45,7 @@ impl Dialect for Postgres {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::store::sql::{PgAllocator, PgMetaStore};
     use crate::testing::TestDatabase;
     use std::time::Duration;
 

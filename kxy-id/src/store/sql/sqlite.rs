@@ -7,39 +7,20 @@ use std::time::Duration;
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
-use super::{Dialect, SqlAllocator, SqlMetaStore};
+use super::{Dialect, SqlAllocator, Syntax};
 use crate::error::Result;
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Counters in a single SQLite file: no server, durable, shared safely by several
-/// processes on one machine.
-///
-/// # Durability
-///
-/// The file runs in WAL journal mode with `synchronous = FULL`: every allocation is a
-/// committed transaction whose WAL frame is fsync'ed before the segment is returned, so a
-/// segment that was handed out survives `kill -9` and power loss and is never handed out
-/// again. Writers from several processes are serialized by SQLite's file lock (waiting up
-/// to 30 s); each allocation is one `UPDATE ... RETURNING` statement.
-///
-/// The price is one fsync per allocation (a few hundred to a few thousand per second,
-/// depending on the disk); take IDs in large segments.
-pub type SqliteAllocator = SqlAllocator<Sqlite>;
-
-/// Metadata in the SQLite file of the counters.
-pub type SqliteMetaStore = SqlMetaStore<Sqlite>;
-
-impl super::private::Sealed for Sqlite {}
-
 impl Dialect for Sqlite {
     const BACKEND: &'static str = "sqlite";
-    const DOLLAR_PLACEHOLDERS: bool = false;
-    const ALLOCATE_RETURNS_ROW: bool = true;
-    const LOCK_ROW: &'static str = "";
-    // Take the write lock at the start, so two read-modify-writes never deadlock on upgrade.
-    const BEGIN: Option<&'static str> = Some("BEGIN IMMEDIATE");
+    const SYNTAX: Syntax = Syntax {
+        lock_row: "",
+        // Take the write lock at the start, so two read-modify-writes never deadlock on upgrade.
+        begin: Some("BEGIN IMMEDIATE"),
+        ..Syntax::STANDARD
+    };
     const META_DDL: &'static str = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
         name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID";
 
@@ -89,9 +70,9 @@ impl SqlAllocator<Sqlite> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::SegmentAllocator;
     use crate::key::{Segment, SegmentKey};
+    use crate::store::sql::{SqliteAllocator, SqliteMetaStore};
     use crate::testing::allocator as conformance;
     use std::sync::Arc;
 
