@@ -104,10 +104,7 @@ async fn the_whole_api_over_a_real_mariadb() {
     let body = server.initialize(&token, &guid).await;
     assert_eq!(body["code"], 500);
     assert!(
-        body["msg"]
-            .as_str()
-            .unwrap()
-            .starts_with("Failed to initialize database: "),
+        common::msg(&body).starts_with("Failed to initialize database: "),
         "{body}"
     );
     // The scanner survives a database being down.
@@ -152,10 +149,7 @@ async fn postgres_business_tables_seed_counters() {
     let body = server.allocate("pg", &db.name, "t_uuid", "id", 2).await;
     assert_eq!(body["code"], 404, "{body}");
     assert!(
-        body["msg"]
-            .as_str()
-            .unwrap()
-            .starts_with("No counter and no single-column integer primary key"),
+        common::msg(&body).starts_with("No counter and no single-column integer primary key"),
         "{body}"
     );
     let body = server.initialize(&token, &guid).await;

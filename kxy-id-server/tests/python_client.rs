@@ -13,18 +13,17 @@ use std::process::Command;
 use common::{TestServer, settings};
 use kxy_id::SegmentKey;
 
-const PACKAGE: &str = "kxy-open-id-client==0.2.1";
+/// The published client, unchanged.
+static CLIENT: common::python::PythonTool = common::python::PythonTool::new(
+    "the Python client check",
+    "kxy-py-venv",
+    "kxy-open-id-client==0.2.1",
+    "import importlib.metadata as m; assert m.version('kxy-open-id-client') == '0.2.1'",
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_published_python_client_works_unchanged() {
-    let Some(python) = common::python::venv_or_skip(
-        "the Python client check",
-        "kxy-py-venv",
-        PACKAGE,
-        "import importlib.metadata as m; assert m.version('kxy-open-id-client') == '0.2.1'",
-    )
-    .await
-    else {
+    let Some(python) = CLIENT.python_or_skip().await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

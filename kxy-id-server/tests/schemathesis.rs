@@ -7,18 +7,17 @@
 
 mod common;
 
-const PACKAGE: &str = "schemathesis==4.32.5";
+/// schemathesis, at a fixed version so that its checks do not change under the suite.
+static SCHEMATHESIS: common::python::PythonTool = common::python::PythonTool::new(
+    "the schemathesis run",
+    "kxy-st-venv",
+    "schemathesis==4.32.5",
+    "import schemathesis",
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_against_the_openapi_spec() {
-    let Some(python) = common::python::venv_or_skip(
-        "the schemathesis run",
-        "kxy-st-venv",
-        PACKAGE,
-        "import schemathesis",
-    )
-    .await
-    else {
+    let Some(python) = SCHEMATHESIS.python_or_skip().await else {
         return;
     };
     let bin = python

@@ -185,10 +185,7 @@ async fn a_new_address_or_user_without_a_password_is_refused() {
         }
         assert_eq!(body["code"], 400, "{field}={value}: {body}");
         assert!(
-            body["msg"]
-                .as_str()
-                .unwrap()
-                .contains("db_password is required"),
+            common::msg(&body).contains("db_password is required"),
             "{body}"
         );
         assert_eq!(server.stored_password(&guid).await, "s3cret-pw");

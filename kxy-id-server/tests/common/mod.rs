@@ -306,6 +306,11 @@ where
         .collect()
 }
 
+/// The `msg` of an envelope (empty when there is none).
+pub fn msg(body: &Value) -> &str {
+    body["msg"].as_str().unwrap_or_default()
+}
+
 /// The fields named by a 422 body's problems (`detail[].loc[1]`), in order.
 pub fn problem_fields(body: &Value) -> Vec<String> {
     body["detail"]

@@ -51,25 +51,52 @@ pub fn venv_with(name: &str, package: &str, check: &str) -> Result<PathBuf, Stri
     Ok(python)
 }
 
-/// [`venv_with`] on a blocking thread, or `None` after a notice that `what` is skipped (a
-/// failure when `KXY_TEST_REQUIRE_SERVICES=1`).
-pub async fn venv_or_skip(
-    what: &'static str,
-    name: &'static str,
-    package: &'static str,
-    check: &'static str,
-) -> Option<PathBuf> {
-    match tokio::task::spawn_blocking(move || venv_with(name, package, check))
-        .await
-        .expect("the virtualenv task")
-    {
-        Ok(python) => Some(python),
-        Err(why) => {
-            if kxy_id::testing::services_required() {
-                panic!("{what} is required (KXY_TEST_REQUIRE_SERVICES=1): {why}");
+/// A Python tool a test runs from its own virtualenv.
+pub struct PythonTool {
+    /// What the test checks with it, for the skip notice.
+    pub what: &'static str,
+    /// The virtualenv's directory name under the target directory.
+    pub venv: &'static str,
+    /// The pip requirement.
+    pub package: &'static str,
+    /// Python code that runs without error once the package is installed.
+    pub check: &'static str,
+}
+
+impl PythonTool {
+    /// A tool: what it checks, its virtualenv, its pip requirement and its import check.
+    pub const fn new(
+        what: &'static str,
+        venv: &'static str,
+        package: &'static str,
+        check: &'static str,
+    ) -> Self {
+        PythonTool {
+            what,
+            venv,
+            package,
+            check,
+        }
+    }
+
+    /// The virtualenv's Python, installed on a blocking thread when needed, or `None` after a
+    /// notice that the check is skipped (a failure when `KXY_TEST_REQUIRE_SERVICES=1`).
+    pub async fn python_or_skip(&'static self) -> Option<PathBuf> {
+        match tokio::task::spawn_blocking(|| venv_with(self.venv, self.package, self.check))
+            .await
+            .expect("the virtualenv task")
+        {
+            Ok(python) => Some(python),
+            Err(why) => {
+                if kxy_id::testing::services_required() {
+                    panic!(
+                        "{} is required (KXY_TEST_REQUIRE_SERVICES=1): {why}",
+                        self.what
+                    );
+                }
+                eprintln!("NOTICE: skipping {}: {why}", self.what);
+                None
             }
-            eprintln!("NOTICE: skipping {what}: {why}");
-            None
         }
     }
 }

@@ -76,6 +76,15 @@ mod tests {
     use crate::testing::allocator as conformance;
     use std::sync::Arc;
 
+    /// An allocator on a new file in a new directory (removed when the guard drops).
+    async fn in_a_fresh_file() -> (tempfile::TempDir, SqliteAllocator) {
+        let dir = tempfile::tempdir().unwrap();
+        let a = SqliteAllocator::open(dir.path().join("kxy.db"))
+            .await
+            .unwrap();
+        (dir, a)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_allocator_conforms_with_two_pools_on_one_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -109,10 +118,7 @@ mod tests {
 
     #[tokio::test]
     async fn unsafe_table_names_are_refused_and_the_meta_store_conforms() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = SqliteAllocator::open(dir.path().join("x.db"))
-            .await
-            .unwrap();
+        let (_dir, a) = in_a_fresh_file().await;
         let err = SqliteAllocator::with_pool(a.pool().clone(), "t; DROP TABLE kxy_id_segments")
             .await
             .unwrap_err();
@@ -123,10 +129,7 @@ mod tests {
 
     #[tokio::test]
     async fn expired_rows_are_deleted_not_only_hidden() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = SqliteAllocator::open(dir.path().join("p.db"))
-            .await
-            .unwrap();
+        let (_dir, a) = in_a_fresh_file().await;
         let store = SqliteMetaStore::new(a.pool().clone()).await.unwrap();
         use crate::store::MetaStore;
         for i in 0..100 {
