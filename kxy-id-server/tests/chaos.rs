@@ -16,9 +16,10 @@
 //!
 //! Redis here is always a `redis-server` of the suite's own, on a free loopback port.
 
+mod common;
+
 mod chaos {
     pub mod check;
-    pub mod http;
     pub mod load;
     pub mod proxy;
     pub mod redis;
@@ -33,12 +34,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chaos::check;
-use chaos::http::{call, int};
 use chaos::load::{Key, Load, LoadOptions};
 use chaos::proxy::{Mode, Proxy};
 use chaos::redis::{NO_PERSISTENCE, RedisServer};
 use chaos::servers::{Servers, Targets, binary, flags};
 use chaos::sql;
+use common::raw_http::{call, int};
 use kxy_id::testing::TestDatabase;
 use serde_json::{Value, json};
 
