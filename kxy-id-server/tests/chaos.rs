@@ -470,22 +470,42 @@ struct Services {
 
 fn services() -> Option<Services> {
     let durable = sql::postgres()?;
-    let business = sql::mysql()?;
-    sql::business_tables(&business, 2, 10);
+    let business = business()?;
     Some(Services { durable, business })
 }
 
-/// A scenario on a Redis of its own (started with `args`) with the durable store: the services,
-/// the Redis, and [`Services::start`] on it. `None` when one is missing (after a NOTICE).
+/// The MariaDB business database with tables `t0`, `t1` (MAX(pk) 10), `None` when MariaDB is
+/// unreachable (after a NOTICE).
+fn business() -> Option<TestDatabase> {
+    let business = sql::mysql()?;
+    sql::business_tables(&business, 2, 10);
+    Some(business)
+}
+
+/// [`business`] and a Redis without persistence of the scenario's own; `None` when one is
+/// missing (after a NOTICE).
+fn business_and_redis(scenario: &Scenario) -> Option<(TestDatabase, RedisServer)> {
+    let business = business()?;
+    let redis = scenario.redis("redis", NO_PERSISTENCE)?;
+    Some((business, redis))
+}
+
+/// A scenario on a Redis of its own (started with `args`) with the durable store:
+/// [`Services::start`] on it, `faults` (given the scenario, the Redis and the run), the verdict.
+/// Skipped when a service is missing (after a NOTICE).
 fn on_redis_with_durable_store(
-    scenario: &Scenario,
     name: &str,
     args: &[&str],
-) -> Option<(Services, RedisServer, Servers, Run)> {
-    let services = services()?;
-    let redis = scenario.redis("redis", args)?;
-    let (servers, run) = services.start(scenario, name, &redis.url());
-    Some((services, redis, servers, run))
+    faults: impl FnOnce(&Scenario, &mut RedisServer, &mut Run),
+) {
+    let scenario = Scenario::new();
+    let Some(services) = services() else { return };
+    let Some(mut redis) = scenario.redis("redis", args) else {
+        return;
+    };
+    let (_servers, mut run) = services.start(&scenario, name, &redis.url());
+    faults(&scenario, &mut redis, &mut run);
+    run.finish();
 }
 
 impl Services {
@@ -510,33 +530,26 @@ fn mixed_keys(addr: &str, business: &TestDatabase) -> Vec<Key> {
 
 #[test]
 fn s2_redis_restarts_empty_with_durable_store() {
-    let scenario = Scenario::new();
     let name = "2 Redis SHUTDOWN NOSAVE, restarted empty, durable store";
-    let Some((_services, mut redis, _servers, mut run)) =
-        on_redis_with_durable_store(&scenario, name, NO_PERSISTENCE)
-    else {
-        return;
-    };
-    for round in 0..2 {
-        run.progress(round + 1, 3);
-        let before = redis.run_id();
-        run.fault(&format!("Redis restarted empty ({round})"), &[0, 1], || {
-            redis.shutdown_nosave();
-        });
-        std::thread::sleep(Duration::from_millis(300));
-        redis.restart();
-        run.check(redis.run_id() != before, "Redis kept its run_id");
-        run.recovered();
-    }
-    run.finish();
+    on_redis_with_durable_store(name, NO_PERSISTENCE, |_, redis, run| {
+        for round in 0..2 {
+            run.progress(round + 1, 3);
+            let before = redis.run_id();
+            run.fault(&format!("Redis restarted empty ({round})"), &[0, 1], || {
+                redis.shutdown_nosave();
+            });
+            std::thread::sleep(Duration::from_millis(300));
+            redis.restart();
+            run.check(redis.run_id() != before, "Redis kept its run_id");
+            run.recovered();
+        }
+    });
 }
 
 #[test]
 fn s2b_redis_restarts_empty_then_recover() {
     let scenario = Scenario::new();
-    let Some(business) = sql::mysql() else { return };
-    sql::business_tables(&business, 2, 10);
-    let Some(mut redis) = scenario.redis("redis", NO_PERSISTENCE) else {
+    let Some((business, mut redis)) = business_and_redis(&scenario) else {
         return;
     };
     let mut token_before = String::new();
@@ -688,67 +701,62 @@ fn s2b_redis_restarts_empty_then_recover() {
 
 #[test]
 fn s3_redis_restarts_from_an_older_snapshot() {
-    let scenario = Scenario::new();
     let name = "3 Redis kill -9, restarted from an older RDB snapshot, durable store";
-    let Some((_services, mut redis, _servers, mut run)) =
-        on_redis_with_durable_store(&scenario, name, RDB)
-    else {
-        return;
-    };
-    let redis_dir = scenario.dir().join("redis");
-    let aside = scenario.dir().join("older.rdb");
-    for round in 0..2 {
-        run.progress(3 * round + 1, 6);
-        redis.snapshot_to("dump.rdb", &aside);
-        // Keep loading past the snapshot for a few seconds.
-        run.progress(3 * round + 2, 6);
-        std::thread::sleep(Duration::from_secs(2));
-        run.fault(
-            &format!("Redis kill -9, older snapshot ({round})"),
-            &[0, 1],
-            || redis.kill9(),
-        );
-        std::fs::copy(&aside, redis_dir.join("dump.rdb")).expect("put the older snapshot back");
-        redis.restart();
-        run.recovered();
-    }
-    run.finish();
+    on_redis_with_durable_store(name, RDB, |scenario, redis, run| {
+        let aside = scenario.dir().join("older.rdb");
+        for round in 0..2 {
+            run.progress(3 * round + 1, 6);
+            redis.snapshot_to("dump.rdb", &aside);
+            // Keep loading past the snapshot for a few seconds.
+            run.progress(3 * round + 2, 6);
+            std::thread::sleep(Duration::from_secs(2));
+            let label = format!("Redis kill -9, older snapshot ({round})");
+            kill_and_restart_redis(run, redis, &label, |redis| {
+                let dump = redis.dir.join("dump.rdb");
+                std::fs::copy(&aside, dump).expect("put the older snapshot back");
+            });
+        }
+    });
 }
 
 #[test]
 fn s3_redis_restarts_from_its_aof_everysec() {
-    let scenario = Scenario::new();
     let name = "3 Redis kill -9, AOF everysec (and its last second lost), durable store";
-    let Some((_services, mut redis, _servers, mut run)) =
-        on_redis_with_durable_store(&scenario, name, AOF)
-    else {
-        return;
-    };
-    let aof = redis.dir.join("appendonlydir");
-    let aside = scenario.dir().join("older-aof");
-    for round in 0..3 {
-        run.progress(round + 1, 4);
-        if round == 0 {
-            // kill -9 alone loses nothing that was written to the file.
-            run.fault("Redis kill -9", &[0, 1], || redis.kill9());
-            redis.restart();
-        } else {
-            // A power loss loses what `everysec` had not synced yet: the AOF as it was a
-            // second before.
-            chaos::redis::copy_dir(&aof, &aside);
-            std::thread::sleep(Duration::from_secs(1));
-            run.fault(
-                &format!("Redis kill -9, AOF 1 s older ({round})"),
-                &[0, 1],
-                || redis.kill9(),
-            );
-            std::fs::remove_dir_all(&aof).expect("remove the AOF");
-            chaos::redis::copy_dir(&aside, &aof);
-            redis.restart();
+    on_redis_with_durable_store(name, AOF, |scenario, redis, run| {
+        let aof = redis.dir.join("appendonlydir");
+        let aside = scenario.dir().join("older-aof");
+        for round in 0..3 {
+            run.progress(round + 1, 4);
+            if round == 0 {
+                // kill -9 alone loses nothing that was written to the file.
+                kill_and_restart_redis(run, redis, "Redis kill -9", |_| {});
+            } else {
+                // A power loss loses what `everysec` had not synced yet: the AOF as it was a
+                // second before.
+                chaos::redis::copy_dir(&aof, &aside);
+                std::thread::sleep(Duration::from_secs(1));
+                let label = format!("Redis kill -9, AOF 1 s older ({round})");
+                kill_and_restart_redis(run, redis, &label, |_| {
+                    std::fs::remove_dir_all(&aof).expect("remove the AOF");
+                    chaos::redis::copy_dir(&aside, &aof);
+                });
+            }
         }
-        run.recovered();
-    }
-    run.finish();
+    });
+}
+
+/// The fault `label` affecting both servers: Redis kill -9; then `rewind` (given the dead Redis)
+/// puts older files in its place, Redis restarts, and allocation must recover.
+fn kill_and_restart_redis(
+    run: &mut Run,
+    redis: &mut RedisServer,
+    label: &str,
+    rewind: impl FnOnce(&RedisServer),
+) {
+    run.fault(label, &[0, 1], || redis.kill9());
+    rewind(redis);
+    redis.restart();
+    run.recovered();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -835,9 +843,7 @@ fn s5_network_faults_between_a_server_and_redis() {
 #[test]
 fn s6_reinitialize_in_a_loop() {
     let scenario = Scenario::new();
-    let Some(business) = sql::mysql() else { return };
-    sql::business_tables(&business, 2, 10);
-    let Some(redis) = scenario.redis("redis", NO_PERSISTENCE) else {
+    let Some((business, redis)) = business_and_redis(&scenario) else {
         return;
     };
     let mut configured = None;
