@@ -1,12 +1,14 @@
 //! The `kxy-id-server` binary itself: starts with no configuration beyond a data directory,
 //! says where it listens, survives `kill -9` without repeating an ID, stops on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use common::raw_http::call;
+use serde_json::json;
 
 /// A running server process and the address it printed.
 struct Process {
@@ -47,41 +49,10 @@ fn start(data_dir: &std::path::Path, extra: &[&str]) -> Process {
     Process { child, addr, lines }
 }
 
-/// One HTTP/1.1 request with `Connection: close`; the status and JSON body.
-fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-    token: Option<&str>,
-) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let status = response[9..12].parse().expect("status");
-    let json = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    (status, serde_json::from_str(json).unwrap_or(Value::Null))
-}
-
 fn allocate(addr: &str, count: i64) -> (i64, i64) {
     let req = json!({"system_code": "bin", "db_name": "d", "table_name": "t", "field_name": "id", "segment_count": count});
-    let (_, body) = http(addr, "POST", "/api/segment/allocate", Some(&req), None);
+    let (_, body) =
+        call(addr, "POST", "/api/segment/allocate", Some(&req), None).expect("an answer");
     assert_eq!(body["code"], 0, "{body}");
     (
         body["data"]["start"].as_i64().unwrap(),
@@ -93,23 +64,25 @@ fn durable_across_kill_9(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut first = start(dir.path(), extra);
     let addr = first.addr.clone();
-    let (status, _) = http(&addr, "GET", "/health", None, None);
+    let (status, _) = call(&addr, "GET", "/health", None, None).expect("an answer");
     assert_eq!(status, 200);
     let creds = json!({"username": "admin", "password": "secret123"});
-    http(&addr, "POST", "/api/auth/init-user", Some(&creds), None);
-    let (_, body) = http(&addr, "POST", "/api/auth/login", Some(&creds), None);
+    call(&addr, "POST", "/api/auth/init-user", Some(&creds), None).expect("an answer");
+    let (_, body) = call(&addr, "POST", "/api/auth/login", Some(&creds), None).expect("an answer");
     let token = body["data"]["token"].as_str().expect("token").to_owned();
     let db = json!({"system_code": "bin", "db_type": "mysql", "db_address": "127.0.0.1:1", "db_user": "u", "db_password": "p", "db_name": "d"});
-    let (_, body) = http(&addr, "POST", "/api/database/add", Some(&db), Some(&token));
+    let (_, body) =
+        call(&addr, "POST", "/api/database/add", Some(&db), Some(&token)).expect("an answer");
     let guid = body["data"]["guid"].as_str().unwrap().to_owned();
     let custom = json!({"table_name": "t", "field_name": "id", "initial_value": 0});
-    http(
+    call(
         &addr,
         "POST",
         &format!("/api/database/{guid}/add-config"),
         Some(&custom),
         Some(&token),
-    );
+    )
+    .expect("an answer");
     let mut last = 0;
     for _ in 0..20 {
         let (start, end) = allocate(&addr, 100);
@@ -127,7 +100,8 @@ fn durable_across_kill_9(extra: &[&str]) {
         "ID {start_after} after a crash repeats one up to {last}"
     );
     // The admin survives too.
-    let (_, body) = http(&second.addr, "POST", "/api/auth/login", Some(&creds), None);
+    let (_, body) =
+        call(&second.addr, "POST", "/api/auth/login", Some(&creds), None).expect("an answer");
     assert_eq!(body["code"], 0, "{body}");
 
     // SIGTERM: a graceful stop that says so.

@@ -16,38 +16,33 @@
 //!
 //! Redis here is always a `redis-server` of the suite's own, on a free loopback port.
 
+mod common;
+
 mod chaos {
     pub mod check;
-    pub mod http;
     pub mod load;
     pub mod proxy;
     pub mod redis;
+    pub mod scenario;
     pub mod servers;
     pub mod sql;
 }
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chaos::check;
-use chaos::http::{call, int};
 use chaos::load::{Key, Load, LoadOptions};
 use chaos::proxy::{Mode, Proxy};
-use chaos::redis::{NO_PERSISTENCE, RedisServer};
+use chaos::redis::{AOF, NO_PERSISTENCE, RDB, RedisServer};
+use chaos::scenario::{Scenario, four_custom_keys};
 use chaos::servers::{Servers, Targets, binary, flags};
 use chaos::sql;
+use common::raw_http::{call, int};
 use kxy_id::testing::TestDatabase;
 use serde_json::{Value, json};
-
-/// Scenarios run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// IDs each scenario hands out at least: `KXY_CHAOS_IDS`, default 100,000.
 fn target_ids() -> u64 {
@@ -378,31 +373,20 @@ fn store_flags(store: &str, extra: &[&str]) -> Vec<String> {
     f
 }
 
-fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("kxy-chaos-")
-        .tempdir()
-        .expect("a temporary directory")
-}
-
 // ---------------------------------------------------------------------------------------------
 // Scenario bodies shared by several tests.
 
 /// kill -9 of each server in turn during load, and a restart; then `cut` (the store's
 /// connections terminated) twice when given.
 fn kill_servers(
+    scenario: &Scenario,
     name: &str,
-    dir: &Path,
-    server_flags: Vec<String>,
+    (store, extra): (&str, &[&str]),
     cut: Option<&dyn Fn() -> usize>,
     increasing: bool,
 ) {
-    let mut servers = Servers::start(dir, &[server_flags.clone(), server_flags]);
-    let addr = servers.addr(0);
-    let token = login(&addr);
-    let keys = custom_keys(&addr, &token, &kxy_id::testing::unique_name(), 4);
-    let mut run = Run::start(name, &servers.targets, &keys);
-    run.increasing = increasing;
+    let (mut servers, mut run) =
+        scenario.start_two(name, store, extra, increasing, four_custom_keys);
     run.progress(1, 6);
     for i in 0..2 {
         run.fault(&format!("kill -9 server {i}"), &[i], || servers.kill9(i));
@@ -428,38 +412,27 @@ fn kill_servers(
     run.finish();
 }
 
-/// A Redis of the scenario's own, `None` after a NOTICE when `redis-server` is missing.
-fn redis(dir: &Path, args: &[&str]) -> Option<RedisServer> {
-    chaos::redis::installed().then(|| RedisServer::start(dir, args))
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. kill -9 of each server in turn, over Redis and over one SQLite file.
 
 fn kill_servers_redis(name: &str, reserve: &str) {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(redis) = redis(&dir.path().join("redis"), NO_PERSISTENCE) else {
+    let scenario = Scenario::new();
+    let Some(redis) = scenario.redis("redis", NO_PERSISTENCE) else {
         return;
     };
-    kill_servers(
-        name,
-        dir.path(),
-        store_flags(&redis.url(), &["--reserve", reserve]),
-        None,
-        reserve == "0",
-    );
+    let store = redis.url();
+    let extra = ["--reserve", reserve];
+    kill_servers(&scenario, name, (&store, &extra), None, reserve == "0");
 }
 
 fn kill_servers_sqlite(name: &str, reserve: Option<&str>) {
-    let _serial = serial();
-    let dir = tempdir();
-    let store = format!("sqlite://{}", dir.path().join("kxy.db").display());
+    let scenario = Scenario::new();
+    let store = format!("sqlite://{}", scenario.dir().join("kxy.db").display());
     let extra: Vec<&str> = reserve.map(|r| vec!["--reserve", r]).unwrap_or_default();
     kill_servers(
+        &scenario,
         name,
-        dir.path(),
-        store_flags(&store, &extra),
+        (&store, &extra),
         None,
         reserve == Some("0"),
     );
@@ -497,9 +470,53 @@ struct Services {
 
 fn services() -> Option<Services> {
     let durable = sql::postgres()?;
+    let business = business()?;
+    Some(Services { durable, business })
+}
+
+/// The MariaDB business database with tables `t0`, `t1` (MAX(pk) 10), `None` when MariaDB is
+/// unreachable (after a NOTICE).
+fn business() -> Option<TestDatabase> {
     let business = sql::mysql()?;
     sql::business_tables(&business, 2, 10);
-    Some(Services { durable, business })
+    Some(business)
+}
+
+/// [`business`] and a Redis without persistence of the scenario's own; `None` when one is
+/// missing (after a NOTICE).
+fn business_and_redis(scenario: &Scenario) -> Option<(TestDatabase, RedisServer)> {
+    let business = business()?;
+    let redis = scenario.redis("redis", NO_PERSISTENCE)?;
+    Some((business, redis))
+}
+
+/// A scenario on a Redis of its own (started with `args`) with the durable store:
+/// [`Services::start`] on it, `faults` (given the scenario, the Redis and the run), the verdict.
+/// Skipped when a service is missing (after a NOTICE).
+fn on_redis_with_durable_store(
+    name: &str,
+    args: &[&str],
+    faults: impl FnOnce(&Scenario, &mut RedisServer, &mut Run),
+) {
+    let scenario = Scenario::new();
+    let Some(services) = services() else { return };
+    let Some(mut redis) = scenario.redis("redis", args) else {
+        return;
+    };
+    let (_servers, mut run) = services.start(&scenario, name, &redis.url());
+    faults(&scenario, &mut redis, &mut run);
+    run.finish();
+}
+
+impl Services {
+    /// Two servers on the Redis at `store` with the durable store, under a load on
+    /// [`mixed_keys`] whose ranges per client and key must be increasing.
+    fn start(&self, scenario: &Scenario, name: &str, store: &str) -> (Servers, Run) {
+        let extra = ["--durable-store", &self.durable.url];
+        scenario.start_two(name, store, &extra, true, |addr| {
+            mixed_keys(addr, &self.business)
+        })
+    }
 }
 
 /// Table-backed keys (`t0`, `t1` of the business database, MAX(pk) 10) and two custom sequences.
@@ -513,57 +530,44 @@ fn mixed_keys(addr: &str, business: &TestDatabase) -> Vec<Key> {
 
 #[test]
 fn s2_redis_restarts_empty_with_durable_store() {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(services) = services() else { return };
-    let Some(mut redis) = redis(&dir.path().join("redis"), NO_PERSISTENCE) else {
-        return;
-    };
-    let f = store_flags(&redis.url(), &["--durable-store", &services.durable.url]);
-    let servers = Servers::start(dir.path(), &[f.clone(), f]);
-    let keys = mixed_keys(&servers.addr(0), &services.business);
-    let mut run = Run::start(
-        "2 Redis SHUTDOWN NOSAVE, restarted empty, durable store",
-        &servers.targets,
-        &keys,
-    );
-    run.increasing = true;
-    for round in 0..2 {
-        run.progress(round + 1, 3);
-        let before = redis.run_id();
-        run.fault(&format!("Redis restarted empty ({round})"), &[0, 1], || {
-            redis.shutdown_nosave();
-        });
-        std::thread::sleep(Duration::from_millis(300));
-        redis.restart();
-        run.check(redis.run_id() != before, "Redis kept its run_id");
-        run.recovered();
-    }
-    run.finish();
+    let name = "2 Redis SHUTDOWN NOSAVE, restarted empty, durable store";
+    on_redis_with_durable_store(name, NO_PERSISTENCE, |_, redis, run| {
+        for round in 0..2 {
+            run.progress(round + 1, 3);
+            let before = redis.run_id();
+            run.fault(&format!("Redis restarted empty ({round})"), &[0, 1], || {
+                redis.shutdown_nosave();
+            });
+            std::thread::sleep(Duration::from_millis(300));
+            redis.restart();
+            run.check(redis.run_id() != before, "Redis kept its run_id");
+            run.recovered();
+        }
+    });
 }
 
 #[test]
 fn s2b_redis_restarts_empty_then_recover() {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(business) = sql::mysql() else { return };
-    sql::business_tables(&business, 2, 10);
-    let Some(mut redis) = redis(&dir.path().join("redis"), NO_PERSISTENCE) else {
+    let scenario = Scenario::new();
+    let Some((business, mut redis)) = business_and_redis(&scenario) else {
         return;
     };
-    let f = store_flags(&redis.url(), &[]);
-    let servers = Servers::start(dir.path(), &[f.clone(), f]);
-    let addr = servers.addr(0);
-    let keys = mixed_keys(&addr, &business);
-    // A token from before the loss: it stays valid (the JWT secret is configured) when the
-    // admin account is gone with the rest of Redis.
-    let token_before = login(&addr);
-    let mut run = Run::start(
+    let mut token_before = String::new();
+    let (servers, mut run) = scenario.start_two(
         "2b Redis restarted empty, no durable store, recover --margin",
-        &servers.targets,
-        &keys,
+        &redis.url(),
+        &[],
+        true,
+        |addr| {
+            let keys = mixed_keys(addr, &business);
+            // A token from before the loss: it stays valid (the JWT secret is configured) when
+            // the admin account is gone with the rest of Redis.
+            token_before = login(addr);
+            keys
+        },
     );
-    run.increasing = true;
+    let addr = servers.addr(0);
+    let keys = run.load.keys.clone();
     run.progress(1, 2);
     run.fault("Redis restarted empty", &[0, 1], || redis.shutdown_nosave());
     std::thread::sleep(Duration::from_millis(300));
@@ -667,7 +671,7 @@ fn s2b_redis_restarts_empty_then_recover() {
     let readded = readd();
     let margin = (run.load.ids() * 10 + 1_000_000_000).to_string();
     let store = redis.url();
-    let out = binary(dir.path())
+    let out = binary(scenario.dir())
         .args(["recover", "--store", &store, "--margin", &margin])
         .output()
         .expect("run kxy-id-server recover");
@@ -697,103 +701,62 @@ fn s2b_redis_restarts_empty_then_recover() {
 
 #[test]
 fn s3_redis_restarts_from_an_older_snapshot() {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(services) = services() else { return };
-    let redis_dir = dir.path().join("redis");
-    let Some(mut redis) = redis(
-        &redis_dir,
-        &[
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dbfilename",
-            "dump.rdb",
-        ],
-    ) else {
-        return;
-    };
-    let f = store_flags(&redis.url(), &["--durable-store", &services.durable.url]);
-    let servers = Servers::start(dir.path(), &[f.clone(), f]);
-    let keys = mixed_keys(&servers.addr(0), &services.business);
-    let mut run = Run::start(
-        "3 Redis kill -9, restarted from an older RDB snapshot, durable store",
-        &servers.targets,
-        &keys,
-    );
-    run.increasing = true;
-    let aside = dir.path().join("older.rdb");
-    for round in 0..2 {
-        run.progress(3 * round + 1, 6);
-        redis.snapshot_to("dump.rdb", &aside);
-        // Keep loading past the snapshot for a few seconds.
-        run.progress(3 * round + 2, 6);
-        std::thread::sleep(Duration::from_secs(2));
-        run.fault(
-            &format!("Redis kill -9, older snapshot ({round})"),
-            &[0, 1],
-            || redis.kill9(),
-        );
-        std::fs::copy(&aside, redis_dir.join("dump.rdb")).expect("put the older snapshot back");
-        redis.restart();
-        run.recovered();
-    }
-    run.finish();
+    let name = "3 Redis kill -9, restarted from an older RDB snapshot, durable store";
+    on_redis_with_durable_store(name, RDB, |scenario, redis, run| {
+        let aside = scenario.dir().join("older.rdb");
+        for round in 0..2 {
+            run.progress(3 * round + 1, 6);
+            redis.snapshot_to("dump.rdb", &aside);
+            // Keep loading past the snapshot for a few seconds.
+            run.progress(3 * round + 2, 6);
+            std::thread::sleep(Duration::from_secs(2));
+            let label = format!("Redis kill -9, older snapshot ({round})");
+            kill_and_restart_redis(run, redis, &label, |redis| {
+                let dump = redis.dir.join("dump.rdb");
+                std::fs::copy(&aside, dump).expect("put the older snapshot back");
+            });
+        }
+    });
 }
 
 #[test]
 fn s3_redis_restarts_from_its_aof_everysec() {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(services) = services() else { return };
-    let Some(mut redis) = redis(
-        &dir.path().join("redis"),
-        &[
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-        ],
-    ) else {
-        return;
-    };
-    let f = store_flags(&redis.url(), &["--durable-store", &services.durable.url]);
-    let servers = Servers::start(dir.path(), &[f.clone(), f]);
-    let keys = mixed_keys(&servers.addr(0), &services.business);
-    let mut run = Run::start(
-        "3 Redis kill -9, AOF everysec (and its last second lost), durable store",
-        &servers.targets,
-        &keys,
-    );
-    run.increasing = true;
-    let aof = redis.dir.join("appendonlydir");
-    let aside = dir.path().join("older-aof");
-    for round in 0..3 {
-        run.progress(round + 1, 4);
-        if round == 0 {
-            // kill -9 alone loses nothing that was written to the file.
-            run.fault("Redis kill -9", &[0, 1], || redis.kill9());
-            redis.restart();
-        } else {
-            // A power loss loses what `everysec` had not synced yet: the AOF as it was a
-            // second before.
-            chaos::redis::copy_dir(&aof, &aside);
-            std::thread::sleep(Duration::from_secs(1));
-            run.fault(
-                &format!("Redis kill -9, AOF 1 s older ({round})"),
-                &[0, 1],
-                || redis.kill9(),
-            );
-            std::fs::remove_dir_all(&aof).expect("remove the AOF");
-            chaos::redis::copy_dir(&aside, &aof);
-            redis.restart();
+    let name = "3 Redis kill -9, AOF everysec (and its last second lost), durable store";
+    on_redis_with_durable_store(name, AOF, |scenario, redis, run| {
+        let aof = redis.dir.join("appendonlydir");
+        let aside = scenario.dir().join("older-aof");
+        for round in 0..3 {
+            run.progress(round + 1, 4);
+            if round == 0 {
+                // kill -9 alone loses nothing that was written to the file.
+                kill_and_restart_redis(run, redis, "Redis kill -9", |_| {});
+            } else {
+                // A power loss loses what `everysec` had not synced yet: the AOF as it was a
+                // second before.
+                chaos::redis::copy_dir(&aof, &aside);
+                std::thread::sleep(Duration::from_secs(1));
+                let label = format!("Redis kill -9, AOF 1 s older ({round})");
+                kill_and_restart_redis(run, redis, &label, |_| {
+                    std::fs::remove_dir_all(&aof).expect("remove the AOF");
+                    chaos::redis::copy_dir(&aside, &aof);
+                });
+            }
         }
-        run.recovered();
-    }
-    run.finish();
+    });
+}
+
+/// The fault `label` affecting both servers: Redis kill -9; then `rewind` (given the dead Redis)
+/// puts older files in its place, Redis restarts, and allocation must recover.
+fn kill_and_restart_redis(
+    run: &mut Run,
+    redis: &mut RedisServer,
+    label: &str,
+    rewind: impl FnOnce(&RedisServer),
+) {
+    run.fault(label, &[0, 1], || redis.kill9());
+    rewind(redis);
+    redis.restart();
+    run.recovered();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -801,10 +764,9 @@ fn s3_redis_restarts_from_its_aof_everysec() {
 
 #[test]
 fn s4_failover_to_the_replica() {
-    let _serial = serial();
-    let dir = tempdir();
+    let scenario = Scenario::new();
     let Some(services) = services() else { return };
-    let Some(mut master) = redis(&dir.path().join("master"), NO_PERSISTENCE) else {
+    let Some(mut master) = scenario.redis("master", NO_PERSISTENCE) else {
         return;
     };
     // The replica follows the master through a proxy of its own, to make it lag.
@@ -812,21 +774,14 @@ fn s4_failover_to_the_replica() {
     let link_port = link.port.to_string();
     let mut replica_args = NO_PERSISTENCE.to_vec();
     replica_args.extend(["--replicaof", "127.0.0.1", &link_port]);
-    let replica = RedisServer::start(&dir.path().join("replica"), &replica_args);
+    let replica = RedisServer::start(&scenario.dir().join("replica"), &replica_args);
     replica.wait_in_sync(&master);
     let proxy = Proxy::start(master.port);
-    let f = store_flags(
-        &proxy.redis_url(),
-        &["--durable-store", &services.durable.url],
-    );
-    let servers = Servers::start(dir.path(), &[f.clone(), f]);
-    let keys = mixed_keys(&servers.addr(0), &services.business);
-    let mut run = Run::start(
+    let (_servers, mut run) = services.start(
+        &scenario,
         "4 failover: master kill -9, lagging replica promoted, durable store",
-        &servers.targets,
-        &keys,
+        &proxy.redis_url(),
     );
-    run.increasing = true;
     run.progress(1, 2);
     // Asynchronous replication: the replica is a second behind when the master dies.
     link.set(Mode::Blackhole);
@@ -848,29 +803,21 @@ fn s4_failover_to_the_replica() {
 
 #[test]
 fn s5_network_faults_between_a_server_and_redis() {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(redis) = redis(&dir.path().join("redis"), NO_PERSISTENCE) else {
+    let scenario = Scenario::new();
+    let Some(redis) = scenario.redis("redis", NO_PERSISTENCE) else {
         return;
     };
     let proxy = Proxy::start(redis.port);
     // Server 0 reaches Redis through the proxy, server 1 directly.
-    let servers = Servers::start(
-        dir.path(),
+    let (_servers, mut run) = scenario.start(
+        "5 network: drop, blackhole, delay between server 0 and Redis",
         &[
             store_flags(&proxy.redis_url(), &[]),
             store_flags(&redis.url(), &[]),
         ],
+        true,
+        four_custom_keys,
     );
-    let addr = servers.addr(0);
-    let token = login(&addr);
-    let keys = custom_keys(&addr, &token, &kxy_id::testing::unique_name(), 4);
-    let mut run = Run::start(
-        "5 network: drop, blackhole, delay between server 0 and Redis",
-        &servers.targets,
-        &keys,
-    );
-    run.increasing = true;
     let faults: [(&str, Mode, u64); 3] = [
         ("drop 2 s", Mode::Drop, 2000),
         ("blackhole 6 s", Mode::Blackhole, 6000),
@@ -895,25 +842,25 @@ fn s5_network_faults_between_a_server_and_redis() {
 
 #[test]
 fn s6_reinitialize_in_a_loop() {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(business) = sql::mysql() else { return };
-    sql::business_tables(&business, 2, 10);
-    let Some(redis) = redis(&dir.path().join("redis"), NO_PERSISTENCE) else {
+    let scenario = Scenario::new();
+    let Some((business, redis)) = business_and_redis(&scenario) else {
         return;
     };
-    let f = store_flags(&redis.url(), &[]);
-    let servers = Servers::start(dir.path(), &[f.clone(), f]);
-    let token = login(&servers.addr(0));
-    let (guid, keys) = table_keys(
-        &servers.addr(0),
-        &token,
-        &kxy_id::testing::unique_name(),
-        &business,
-        2,
+    let mut configured = None;
+    let (servers, mut run) = scenario.start_two(
+        "6 re-initialize in a loop",
+        &redis.url(),
+        &[],
+        true,
+        |addr| {
+            let token = login(addr);
+            let system = kxy_id::testing::unique_name();
+            let (guid, keys) = table_keys(addr, &token, &system, &business, 2);
+            configured = Some((guid, token));
+            keys
+        },
     );
-    let mut run = Run::start("6 re-initialize in a loop", &servers.targets, &keys);
-    run.increasing = true;
+    let (guid, token) = configured.expect("the tables are configured");
     run.progress(1, 4);
     let stop = Arc::new(AtomicBool::new(false));
     // Stops the re-initialize thread also when the scenario panics.
@@ -1004,32 +951,34 @@ fn s7_kill_servers_sqlite_default_reserve() {
     kill_servers_sqlite("7 kill -9 servers, SQLite, default reserve", None);
 }
 
+/// [`kill_servers`] over a fresh SQL database (`store` makes it) with exact counters, cutting
+/// the store's connections with `cut`.
+fn kill_servers_and_connections(
+    name: &str,
+    store: fn() -> Option<TestDatabase>,
+    cut: fn(&TestDatabase) -> usize,
+) {
+    let scenario = Scenario::new();
+    let Some(store) = store() else { return };
+    let cut = || cut(&store);
+    let extra = ["--reserve", "0"];
+    kill_servers(&scenario, name, (&store.url, &extra), Some(&cut), true);
+}
+
 #[test]
 fn s7_kill_servers_and_connections_mysql() {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(store) = sql::mysql() else { return };
-    let cut = || sql::kill_mysql_connections(&store);
-    kill_servers(
+    kill_servers_and_connections(
         "7 kill -9 servers, KILL connections, MariaDB store",
-        dir.path(),
-        store_flags(&store.url, &["--reserve", "0"]),
-        Some(&cut),
-        true,
+        sql::mysql,
+        sql::kill_mysql_connections,
     );
 }
 
 #[test]
 fn s7_kill_servers_and_connections_postgres() {
-    let _serial = serial();
-    let dir = tempdir();
-    let Some(store) = sql::postgres() else { return };
-    let cut = || sql::terminate_postgres_connections(&store);
-    kill_servers(
+    kill_servers_and_connections(
         "7 kill -9 servers, pg_terminate_backend, PostgreSQL store",
-        dir.path(),
-        store_flags(&store.url, &["--reserve", "0"]),
-        Some(&cut),
-        true,
+        sql::postgres,
+        sql::terminate_postgres_connections,
     );
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::http::{Conn, int};
 use super::servers::Targets;
+use crate::common::raw_http::{Conn, int};
 
 /// A segment key as a client names it.
 #[derive(Debug, Clone)]

@@ -105,6 +105,26 @@ pub fn free_port() -> u16 {
 /// Persistence without any saving: a restart comes back empty.
 pub const NO_PERSISTENCE: &[&str] = &["--save", "", "--appendonly", "no"];
 
+/// No automatic persistence; an RDB snapshot (`dump.rdb`) only when asked for.
+pub const RDB: &[&str] = &[
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dbfilename",
+    "dump.rdb",
+];
+
+/// An append-only file, synced once a second.
+pub const AOF: &[&str] = &[
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "everysec",
+];
+
 /// One `redis-server` process; killed (and waited for) when dropped.
 pub struct RedisServer {
     child: Option<Child>,

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod business;
 pub mod python;
+pub mod raw_http;
 pub mod webdriver;
 
 use std::net::SocketAddr;

@@ -1,5 +1,6 @@
-//! A minimal HTTP/1.1 client over `std::net`: keep-alive connections for the load, one-shot
-//! calls for the admin API. Responses of the server always carry `Content-Length`.
+//! A minimal HTTP/1.1 client over `std::net`, for tests that drive a server process: keep-alive
+//! connections for the chaos load, one-shot calls for the admin API. Responses of the server
+//! always carry `Content-Length`.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
