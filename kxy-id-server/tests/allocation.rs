@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use common::business::{db_request, over_mariadb, redis_and_mariadb};
+use common::business::{db_request, over_mariadb_shared, redis_and_mariadb};
 use common::{TestServer, int, settings, settings_with, spawn_each};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -26,10 +26,9 @@ async fn sorted_ranges(tasks: Vec<JoinHandle<Value>>) -> Vec<(i64, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_first_allocations_initialize_once() {
-    let Some((db, server, _, _, _dir)) = over_mariadb().await else {
+    let Some((db, server, _dir)) = over_mariadb_shared().await else {
         return;
     };
-    let server = Arc::new(server);
     let tasks = spawn_each(&server, &db.name, 50, |server, name, _| async move {
         server.allocate("shop", &name, "t_order", "id", 100).await
     });

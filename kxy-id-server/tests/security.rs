@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::business::{db_request, mysql_tables, over_mariadb};
+use common::business::{db_request, mysql_tables, over_mariadb_shared};
 use common::{TestServer, settings, settings_with, spawn_each};
 use kxy_id::SegmentKey;
 use serde_json::{Value, json};
@@ -314,10 +314,9 @@ async fn the_legacy_des_password_sits_behind_the_same_brake() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_unknown_tables_leave_no_rows_in_the_store() {
-    let Some((db, server, _token, _guid, _dir)) = over_mariadb().await else {
+    let Some((db, server, _dir)) = over_mariadb_shared().await else {
         return;
     };
-    let server = Arc::new(server);
     let tasks = spawn_each(&server, &db.name, 8, |server, name, worker| async move {
         for i in 0..125 {
             let body = server

@@ -60,6 +60,13 @@ pub async fn over_mariadb() -> Option<(TestDatabase, TestServer, String, String,
     Some((db, server, token, guid, dir))
 }
 
+/// [`over_mariadb`] for tests that only fan requests out over tasks: the database, the server
+/// shared with the tasks, and the data directory.
+pub async fn over_mariadb_shared() -> Option<(TestDatabase, std::sync::Arc<TestServer>, TempDir)> {
+    let (db, server, _token, _guid, dir) = over_mariadb().await?;
+    Some((db, std::sync::Arc::new(server), dir))
+}
+
 /// The shared Redis's URL and a fresh MariaDB database with [`mysql_fixture`]; `None` (the
 /// test passes without running) when either is unreachable.
 pub async fn redis_and_mariadb() -> Option<(String, TestDatabase)> {
