@@ -2,7 +2,7 @@
 //! server: `SegmentClient.allocate_segment` and threaded `IdGenerator.next_id` with unique IDs.
 //!
 //! Needs `python3` with `venv` and access to PyPI; the virtualenv is kept under
-//! `target/kxy-py-venv` between runs. Skips with a notice when Python or PyPI is unavailable,
+//! `target/kxy-venv-kxy-open-id-client` between runs. Skips with a notice when Python or PyPI is unavailable,
 //! unless `KXY_TEST_REQUIRE_SERVICES=1`.
 
 mod common;
@@ -14,12 +14,8 @@ use common::{TestServer, settings};
 use kxy_id::SegmentKey;
 
 /// The published client, unchanged.
-static CLIENT: common::python::PythonTool = common::python::PythonTool::new(
-    "the Python client check",
-    "kxy-py-venv",
-    "kxy-open-id-client==0.2.1",
-    "import importlib.metadata as m; assert m.version('kxy-open-id-client') == '0.2.1'",
-);
+use common::python::PythonTool;
+static CLIENT: PythonTool = PythonTool::pinned("kxy-open-id-client==0.2.1");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_published_python_client_works_unchanged() {

@@ -2,18 +2,14 @@
 //! every check it has (no 5xx, answers that match the spec, schema-valid requests accepted,
 //! schema-violating ones refused), bounded to a few examples per operation and a fixed seed.
 //!
-//! The virtualenv is kept under `target/kxy-st-venv` between runs. Skips with a notice when
+//! The virtualenv is kept under `target/kxy-venv-schemathesis` between runs. Skips with a notice when
 //! Python or PyPI is unavailable, unless `KXY_TEST_REQUIRE_SERVICES=1`.
 
 mod common;
 
 /// schemathesis, at a fixed version so that its checks do not change under the suite.
-static SCHEMATHESIS: common::python::PythonTool = common::python::PythonTool::new(
-    "the schemathesis run",
-    "kxy-st-venv",
-    "schemathesis==4.32.5",
-    "import schemathesis",
-);
+use common::python::PythonTool;
+static SCHEMATHESIS: PythonTool = PythonTool::pinned("schemathesis==4.32.5");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_against_the_openapi_spec() {

@@ -51,50 +51,43 @@ pub fn venv_with(name: &str, package: &str, check: &str) -> Result<PathBuf, Stri
     Ok(python)
 }
 
-/// A Python tool a test runs from its own virtualenv.
+/// A Python package a test runs, pinned (`name==version`), installed from PyPI into its own
+/// virtualenv `target/kxy-venv-<name>` the first time.
 pub struct PythonTool {
-    /// What the test checks with it, for the skip notice.
-    pub what: &'static str,
-    /// The virtualenv's directory name under the target directory.
-    pub venv: &'static str,
-    /// The pip requirement.
-    pub package: &'static str,
-    /// Python code that runs without error once the package is installed.
-    pub check: &'static str,
+    /// The pip requirement, `name==version`.
+    pub requirement: &'static str,
 }
 
 impl PythonTool {
-    /// A tool: what it checks, its virtualenv, its pip requirement and its import check.
-    pub const fn new(
-        what: &'static str,
-        venv: &'static str,
-        package: &'static str,
-        check: &'static str,
-    ) -> Self {
-        PythonTool {
-            what,
-            venv,
-            package,
-            check,
-        }
+    /// The tool that `requirement` (`name==version`) names.
+    pub const fn pinned(requirement: &'static str) -> Self {
+        PythonTool { requirement }
+    }
+
+    /// The package's name and version.
+    fn name_and_version(&self) -> (&'static str, &'static str) {
+        self.requirement
+            .split_once("==")
+            .expect("a pinned requirement: name==version")
     }
 
     /// The virtualenv's Python, installed on a blocking thread when needed, or `None` after a
     /// notice that the check is skipped (a failure when `KXY_TEST_REQUIRE_SERVICES=1`).
     pub async fn python_or_skip(&'static self) -> Option<PathBuf> {
-        match tokio::task::spawn_blocking(|| venv_with(self.venv, self.package, self.check))
+        let (name, version) = self.name_and_version();
+        let installed =
+            format!("import importlib.metadata as m; assert m.version('{name}') == '{version}'");
+        let venv = format!("kxy-venv-{name}");
+        match tokio::task::spawn_blocking(move || venv_with(&venv, self.requirement, &installed))
             .await
             .expect("the virtualenv task")
         {
             Ok(python) => Some(python),
             Err(why) => {
                 if kxy_id::testing::services_required() {
-                    panic!(
-                        "{} is required (KXY_TEST_REQUIRE_SERVICES=1): {why}",
-                        self.what
-                    );
+                    panic!("{name} is required (KXY_TEST_REQUIRE_SERVICES=1): {why}");
                 }
-                eprintln!("NOTICE: skipping {}: {why}", self.what);
+                eprintln!("NOTICE: skipping the checks with {name}: {why}");
                 None
             }
         }
