@@ -4,10 +4,10 @@
 //!
 //! | database | type | feature | driver |
 //! |---|---|---|---|
-//! | MySQL / MariaDB | [`MySqlConnector`](crate::MySqlConnector) | `mysql` | sqlx |
-//! | PostgreSQL | [`PgConnector`](crate::PgConnector) | `postgres` | sqlx |
-//! | SQL Server | [`MssqlConnector`](crate::MssqlConnector) | `mssql` | tiberius (TDS 7.3+, rustls) |
-//! | Oracle | [`OracleConnector`](crate::OracleConnector) | `oracle` | `oracle` (Oracle Instant Client at run time) |
+//! | MySQL / MariaDB | `MySqlConnector` | `mysql` | sqlx |
+//! | PostgreSQL | `PgConnector` | `postgres` | sqlx |
+//! | SQL Server | `MssqlConnector` | `mssql` | tiberius (TDS 7.3+, rustls) |
+//! | Oracle | `OracleConnector` | `oracle` | `oracle` (Oracle Instant Client at run time) |
 //!
 //! What a "database" is differs per dialect:
 //!
@@ -62,8 +62,9 @@ pub use classify::{Column, PrimaryKey, SkipReason, TableClass};
 pub use server::DbServer;
 
 pub(crate) use classify::classify;
-#[cfg(any(feature = "oracle", test, feature = "test-util"))]
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) use classify::is_integer_type;
+#[cfg(any(feature = "oracle", test, feature = "test-util"))]
 #[cfg(any(test, feature = "test-util"))]
 pub(crate) use ident::closing_quote;
 pub(crate) use ident::{pick_name, validate_identifier};

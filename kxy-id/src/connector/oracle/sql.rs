@@ -137,7 +137,7 @@ mod tests {
             let ty = type_name(&CatalogType::new(t, l, p, s));
             assert_eq!(ty, shown);
             assert_eq!(
-                crate::connector::is_integer_type(DbType::Oracle, &ty),
+                crate::connector::classify::is_integer_type(DbType::Oracle, &ty),
                 integer,
                 "{ty}"
             );
