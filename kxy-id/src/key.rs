@@ -190,16 +190,8 @@ pub(crate) fn check_value(value: i64) -> Result<()> {
 }
 
 /// The largest counter value from which `count` more IDs can still be handed out.
-// Used by the memory and SQL stores, which a build may leave out.
-#[cfg_attr(
-    not(any(
-        feature = "memory",
-        feature = "sqlite",
-        feature = "mysql",
-        feature = "postgres"
-    )),
-    allow(dead_code)
-)]
+// Only the memory and SQL stores use it; a build may leave them out.
+#[allow(dead_code)]
 pub(crate) fn ceiling_for(count: i64) -> i64 {
     i64::MAX - count
 }

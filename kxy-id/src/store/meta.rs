@@ -58,16 +58,8 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     async fn remove_member(&self, name: &str, member: &str) -> Result<bool>;
 }
 
-// Used by the memory and SQL stores, which a build may leave out.
-#[cfg_attr(
-    not(any(
-        feature = "memory",
-        feature = "sqlite",
-        feature = "mysql",
-        feature = "postgres"
-    )),
-    allow(dead_code)
-)]
+// Only the memory and SQL stores use it; a build may leave them out.
+#[allow(dead_code)]
 pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -75,16 +67,8 @@ pub(crate) fn now_millis() -> i64 {
         .unwrap_or_default()
 }
 
-// Used by the memory and SQL stores, which a build may leave out.
-#[cfg_attr(
-    not(any(
-        feature = "memory",
-        feature = "sqlite",
-        feature = "mysql",
-        feature = "postgres"
-    )),
-    allow(dead_code)
-)]
+// Only the memory and SQL stores use it; a build may leave them out.
+#[allow(dead_code)]
 pub(crate) fn expiry(ttl: Option<Duration>) -> Option<i64> {
     ttl.map(|t| now_millis().saturating_add(t.as_millis().min(i64::MAX as u128) as i64))
 }
