@@ -400,4 +400,26 @@ mod tests {
         assert_eq!(store.allocator.allocate(&key, 5).await.unwrap().end, 5);
         assert!(dir.path().join("sub/kxy.db").exists());
     }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn a_raise_through_one_server_reaches_another_servers_block_on_one_sqlite_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("kxy.db").display());
+        let options = OpenOptions::default().reserve(Some(ReserveOptions {
+            min_block: 1000,
+            ..Default::default()
+        }));
+        // Two servers over one file, as two processes would open it.
+        let a = open(&url, &options).await.unwrap();
+        let b = open(&url, &options).await.unwrap();
+        let key = crate::SegmentKey::new("s", "d", "t", "id").unwrap();
+        a.allocator.raise_to(&key, 0).await.unwrap();
+        assert_eq!(a.allocator.allocate(&key, 1).await.unwrap().start, 1);
+        // Initialize through b finds MAX(pk) = 500 in the table: IDs up to 500 are taken.
+        b.allocator.raise_to(&key, 500).await.unwrap();
+        tokio::time::sleep(raise_log::POLL + Duration::from_millis(100)).await;
+        let next = a.allocator.allocate(&key, 1).await.unwrap();
+        assert!(next.start > 500, "{next:?} is at or below the raised value");
+    }
 }
