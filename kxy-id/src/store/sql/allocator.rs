@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, Pool};
 
+use super::retry::on_conflict;
 use super::{Dialect, check_table_name, create_if_missing, map_sqlx_error, placeholders, sql_impl};
 use crate::allocator::{Counter, RaiseOutcome, SegmentAllocator};
 use crate::error::{Error, Result};
@@ -15,6 +16,8 @@ use crate::key::{Segment, SegmentKey, ceiling_for, check_count, check_value};
 #[derive(Debug, Clone)]
 struct Statements {
     allocate: Arc<str>,
+    /// The allocating `UPDATE` without reading the value back (the two-step form).
+    add: Arc<str>,
     raise: Arc<str>,
     insert: Arc<str>,
     get: Arc<str>,
@@ -27,6 +30,9 @@ impl Statements {
         let p = |sql: String| placeholders::<DB>(&sql);
         Statements {
             allocate: p(DB::allocate_sql(table)),
+            add: p(format!(
+                "UPDATE {table} SET max_id = max_id + ? WHERE segment_key = ? AND max_id <= ?"
+            )),
             raise: p(format!(
                 "UPDATE {table} SET max_id = ? WHERE segment_key = ? AND max_id < ?"
             )),
@@ -50,12 +56,19 @@ impl Statements {
 /// if the counter stays within `i64::MAX`, returning the new value (`RETURNING` on SQLite and
 /// PostgreSQL, `LAST_INSERT_ID(expr)` on MySQL). The database locks the row, so concurrent
 /// servers never get overlapping segments, and the answer comes only after the commit.
+///
+/// On engines that report a lost race instead of waiting (serialization failures of
+/// CockroachDB, YugabyteDB, TiDB, or PostgreSQL at `SERIALIZABLE`), the rolled-back statement
+/// runs again, with a jittered pause, for up to 10 s.
 #[derive(Debug)]
 pub struct SqlAllocator<DB: Dialect> {
     /// The connection pool (shared with the metadata store of the same database).
     pool: Pool<DB>,
     /// Statement texts.
     sql: Statements,
+    /// Allocate with an `UPDATE` and a `SELECT` in one transaction (see
+    /// [`Syntax::two_step_engine`](super::Syntax::two_step_engine)).
+    two_step: bool,
 }
 
 impl<DB: Dialect> Clone for SqlAllocator<DB> {
@@ -63,6 +76,7 @@ impl<DB: Dialect> Clone for SqlAllocator<DB> {
         SqlAllocator {
             pool: self.pool.clone(),
             sql: self.sql.clone(),
+            two_step: self.two_step,
         }
     }
 }
@@ -96,10 +110,26 @@ sql_impl! {
         pub async fn with_pool(pool: Pool<DB>, table: &str) -> Result<Self> {
             check_table_name(table)?;
             create_if_missing(&pool, &DB::counters_ddl(table)).await?;
+            let two_step = match DB::SYNTAX.two_step_engine {
+                Some(engine) => sqlx::query_scalar::<_, String>("SELECT VERSION()")
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(|e| map_sqlx_error(DB::BACKEND, e))?
+                    .contains(engine),
+                None => false,
+            };
             Ok(SqlAllocator {
                 pool,
                 sql: Statements::new::<DB>(table),
+                two_step,
             })
+        }
+
+        /// Allocates in two steps whatever the engine (tests run the TiDB path on MariaDB).
+        #[cfg(test)]
+        pub(crate) fn in_two_steps(mut self) -> Self {
+            self.two_step = true;
+            self
         }
 
         fn err(&self, e: sqlx::Error) -> Error {
@@ -107,8 +137,17 @@ sql_impl! {
         }
 
         /// Runs the allocating statement: the counter's new value, or `None` when no row matched
-        /// (no counter, or one too close to `i64::MAX`).
+        /// (no counter, or one too close to `i64::MAX`). Runs again after a lost race.
         async fn try_allocate(&self, key: &SegmentKey, count: i64) -> Result<Option<i64>> {
+            if self.two_step {
+                on_conflict(|| self.allocate_in_two_steps(key, count)).await
+            } else {
+                on_conflict(|| self.allocate_in_one_statement(key, count)).await
+            }
+        }
+
+        /// One statement that adds and reads back (`RETURNING` or `LAST_INSERT_ID(expr)`).
+        async fn allocate_in_one_statement(&self, key: &SegmentKey, count: i64) -> Result<Option<i64>> {
             let query = || {
                 sqlx::query(AssertSqlSafe(self.sql.allocate.clone()))
                     .bind(count)
@@ -136,6 +175,30 @@ sql_impl! {
                 .map_err(|_| Error::backend_msg(DB::BACKEND, "the allocated value is past i64::MAX"))
         }
 
+        /// An `UPDATE` and a `SELECT` of the same row in one transaction: the update's row lock
+        /// holds until the commit, so the value read is the one this update left.
+        async fn allocate_in_two_steps(&self, key: &SegmentKey, count: i64) -> Result<Option<i64>> {
+            let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+            let done = sqlx::query(AssertSqlSafe(self.sql.add.clone()))
+                .bind(count)
+                .bind(key.as_str())
+                .bind(ceiling_for(count))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+            if DB::rows_affected(&done) != 1 {
+                tx.rollback().await.map_err(|e| self.err(e))?;
+                return Ok(None);
+            }
+            let value: i64 = sqlx::query_scalar(AssertSqlSafe(self.sql.get.clone()))
+                .bind(key.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+            tx.commit().await.map_err(|e| self.err(e))?;
+            Ok(Some(value))
+        }
+
         /// Called when the allocating statement matched no row: says why, or returns `Ok` when
         /// the counter appeared in the meantime and the statement should be tried again.
         async fn explain_refused_allocation(&self, key: &SegmentKey, count: i64) -> Result<()> {
@@ -155,14 +218,17 @@ sql_impl! {
 
         /// Raises an existing row in one conditional `UPDATE`; `true` if it changed.
         async fn raise_existing(&self, key: &SegmentKey, value: i64) -> Result<bool> {
-            let result = sqlx::query(AssertSqlSafe(self.sql.raise.clone()))
-                .bind(value)
-                .bind(key.as_str())
-                .bind(value)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| self.err(e))?;
-            Ok(DB::rows_affected(&result) > 0)
+            on_conflict(|| async {
+                let result = sqlx::query(AssertSqlSafe(self.sql.raise.clone()))
+                    .bind(value)
+                    .bind(key.as_str())
+                    .bind(value)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                Ok(DB::rows_affected(&result) > 0)
+            })
+            .await
         }
     }
 }
@@ -212,17 +278,22 @@ sql_impl! {
 
         async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
             check_value(value)?;
-            sqlx::query(AssertSqlSafe(self.sql.insert.clone()))
-                .bind(key.as_str())
-                .bind(value)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| match e {
-                    sqlx::Error::Database(db) if db.is_unique_violation() => Error::AlreadyExists {
-                        key: key.to_string(),
-                    },
-                    e => self.err(e),
-                })?;
+            on_conflict(|| async {
+                sqlx::query(AssertSqlSafe(self.sql.insert.clone()))
+                    .bind(key.as_str())
+                    .bind(value)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| match e {
+                        sqlx::Error::Database(db) if db.is_unique_violation() => {
+                            Error::AlreadyExists {
+                                key: key.to_string(),
+                            }
+                        }
+                        e => self.err(e),
+                    })
+            })
+            .await?;
             Ok(())
         }
 

@@ -8,6 +8,7 @@ use sqlx::{AssertSqlSafe, Database, Pool};
 
 use super::Dialect;
 
+use super::retry::on_conflict;
 use super::{create_if_missing, map_sqlx_error, placeholders, sql_impl};
 use crate::error::{Error, Result};
 use crate::store::meta::{MetaStore, expiry, now_millis};
@@ -143,12 +144,16 @@ sql_impl! {
             q
         }
 
+        /// Runs one statement (again, after a lost race).
         async fn exec(&self, sql: &Arc<str>, binds: &[Bind<'_>]) -> Result<u64> {
-            let done = Self::query(sql, binds)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| self.err(e))?;
-            Ok(DB::rows_affected(&done))
+            on_conflict(|| async {
+                let done = Self::query(sql, binds)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                Ok(DB::rows_affected(&done))
+            })
+            .await
         }
 
         async fn insert(&self, name: &str, value: &str, expires: Option<i64>) -> Result<bool> {
@@ -172,11 +177,20 @@ sql_impl! {
             }
         }
 
-        /// Changes a set stored as a JSON array, inside a transaction that locks its row.
+        /// Changes a set stored as a JSON array, inside a transaction that locks its row (the
+        /// whole transaction runs again after a lost race).
         async fn change_set(
             &self,
             name: &str,
-            change: impl FnOnce(&mut Vec<String>) -> bool,
+            change: impl Fn(&mut Vec<String>) -> bool,
+        ) -> Result<bool> {
+            on_conflict(|| self.change_set_once(name, &change)).await
+        }
+
+        async fn change_set_once(
+            &self,
+            name: &str,
+            change: &impl Fn(&mut Vec<String>) -> bool,
         ) -> Result<bool> {
             let mut tx = match DB::SYNTAX.begin {
                 Some(stmt) => self.pool.begin_with(stmt).await,
@@ -322,8 +336,8 @@ sql_impl! {
 
         async fn replace_members(&self, name: &str, members: &[String]) -> Result<()> {
             let fresh = members.to_vec();
-            self.change_set(name, move |m| {
-                *m = fresh;
+            self.change_set(name, |m| {
+                m.clone_from(&fresh);
                 true
             })
             .await?;

@@ -13,6 +13,7 @@ mod meta;
 mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod retry;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -68,6 +69,10 @@ pub struct Syntax {
     pub lock_row: &'static str,
     /// The statement that starts a read-modify-write transaction (`None`: the driver's `BEGIN`).
     pub begin: Option<&'static str>,
+    /// A text in `SELECT VERSION()` naming an engine of this protocol whose single-statement
+    /// read-back is unreliable (TiDB's `LAST_INSERT_ID(expr)`): there, an allocation is an
+    /// `UPDATE` and a `SELECT` in one transaction instead.
+    pub two_step_engine: Option<&'static str>,
 }
 
 impl Syntax {
@@ -77,6 +82,7 @@ impl Syntax {
         returning: true,
         lock_row: " FOR UPDATE",
         begin: None,
+        two_step_engine: None,
     };
 }
 

@@ -1,6 +1,8 @@
 //! MySQL / MariaDB. What differs from the other SQL stores: the DDL (`utf8mb4_bin` keys,
 //! InnoDB), `LAST_INSERT_ID(expr)` to read the allocated value from the same statement, and
-//! `SELECT ... FOR UPDATE` to lock a metadata row.
+//! `SELECT ... FOR UPDATE` to lock a metadata row. On TiDB (found in `SELECT VERSION()`),
+//! whose `LAST_INSERT_ID(expr)` is documented to skip values, an allocation is an `UPDATE`
+//! and a `SELECT` of the row in one transaction instead.
 
 use sqlx::MySql;
 
@@ -11,6 +13,7 @@ impl Dialect for MySql {
     const BACKEND: &'static str = "mysql";
     const SYNTAX: Syntax = Syntax {
         returning: false,
+        two_step_engine: Some("TiDB"),
         ..Syntax::STANDARD
     };
     const META_DDL: &'static str = "CREATE TABLE IF NOT EXISTS kxy_id_meta (
