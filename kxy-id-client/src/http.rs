@@ -1,6 +1,6 @@
 //! [`HttpSource`]: segments from kxy-id servers over HTTP, with failover and retries.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +17,7 @@ use kxy_id::{Segment, SegmentKey};
 use crate::config::RetryBackoff;
 use crate::envelope::answer_error;
 use crate::error::{Error, Result};
+use crate::failover::{Failover, ServerHealth};
 use crate::source::SegmentSource;
 
 /// Settings of an [`HttpSource`].
@@ -127,6 +128,8 @@ struct Endpoint {
     url: String,
     /// The same, parsed.
     uri: Uri,
+    /// Its health check, `GET {base}/health`.
+    health: Uri,
 }
 
 /// Segments from kxy-id servers: `POST {base}/api/segment/allocate` with the JSON body of the
@@ -135,8 +138,12 @@ struct Endpoint {
 /// * One hyper client with keep-alive connections, a connect timeout and a per-attempt timeout.
 /// * Several base URLs: a failure that another server might not have (connection refused,
 ///   timeout, HTTP 5xx, an unexpected status or body, envelope codes 500 and 503) moves to the
-///   next URL; the URL that answered last is tried first next time. After each round over all
-///   URLs the source pauses with exponential backoff and jitter, up to the configured attempts.
+///   next URL and leaves the failed server out for a cooldown (1 s, doubling per consecutive
+///   failure up to 30 s) until a background health check (`GET /health`) finds it answering
+///   again; the URL that answered last is tried first, servers that are down only after every
+///   other one failed. After each round over all URLs the source pauses with exponential
+///   backoff and jitter, up to the configured attempts. [`HttpSource::servers`] reports
+///   what the source knows of each server.
 /// * Answers the server gives on purpose and that every server would repeat (envelope codes
 ///   400, 401, 404, 409, HTTP 422) are returned at once, as typed errors.
 /// * `start` and `end` are read as JSON numbers or decimal strings.
@@ -147,9 +154,9 @@ pub struct HttpSource {
     /// The shared connection pool.
     client: Client<HttpConnector, Full<Bytes>>,
     /// The servers.
-    endpoints: Vec<Endpoint>,
-    /// Index of the endpoint to try first (the last that answered).
-    preferred: AtomicUsize,
+    endpoints: Arc<Vec<Endpoint>>,
+    /// Their health: the order of attempts, cooldowns, checks.
+    failover: Arc<Failover>,
     /// Settings.
     config: HttpConfig,
 }
@@ -203,10 +210,55 @@ impl HttpSource {
             .build(connector);
         Ok(HttpSource {
             client,
-            endpoints,
-            preferred: AtomicUsize::new(0),
+            failover: Arc::new(Failover::new(endpoints.len())),
+            endpoints: Arc::new(endpoints),
             config,
         })
+    }
+
+    /// What the source knows of each server, in the configured order: whether fetches go to
+    /// it, and how many times in a row it failed.
+    pub fn servers(&self) -> Vec<ServerHealth> {
+        self.failover
+            .report(self.endpoints.iter().map(|e| e.url.as_str()))
+    }
+
+    /// Starts a health check of each down server whose cooldown is over, in the background.
+    fn check_due_servers(&self) {
+        let due = self.failover.due_for_check();
+        if due.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            due.into_iter()
+                .for_each(|i| self.failover.checked(i, false));
+            return;
+        };
+        for i in due {
+            let (client, endpoints) = (self.client.clone(), self.endpoints.clone());
+            let (failover, limit) = (self.failover.clone(), self.config.request_timeout);
+            runtime.spawn(async move {
+                let check = async {
+                    let request = http::Request::get(endpoints[i].health.clone())
+                        .header(
+                            USER_AGENT,
+                            concat!("kxy-id-client/", env!("CARGO_PKG_VERSION")),
+                        )
+                        .body(Full::new(Bytes::new()))
+                        .ok()?;
+                    let response = client.request(request).await.ok()?;
+                    let ok = response.status() == http::StatusCode::OK;
+                    // Read the body so that the connection can be reused.
+                    let _ = Limited::new(response.into_body(), 64 * 1024)
+                        .collect()
+                        .await;
+                    Some(ok)
+                };
+                let passed = matches!(tokio::time::timeout(limit, check).await, Ok(Some(true)));
+                tracing::debug!(url = %endpoints[i].url, passed, "health check");
+                failover.checked(i, passed);
+            });
+        }
     }
 
     /// One attempt against one endpoint.
@@ -255,23 +307,26 @@ impl SegmentSource for HttpSource {
     async fn fetch(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
         let request = AllocateRequest::new(key, count);
         let body = Bytes::from(serde_json::to_vec(&request).expect("a request serializes"));
+        self.check_due_servers();
         let n = self.endpoints.len();
-        let first = self.preferred.load(Ordering::Relaxed) % n;
         let mut backoff = self.config.backoff.start();
         let mut last_error = None;
+        let mut order = self.failover.order();
         for attempt in 0..self.config.attempts as usize {
             if attempt > 0 && attempt % n == 0 {
                 // A whole round failed: pause before trying the servers again.
                 tokio::time::sleep(backoff.next_pause()).await;
+                order = self.failover.order();
             }
-            let index = (first + attempt) % n;
+            let index = order[attempt % n];
             match self.attempt(&self.endpoints[index], &body).await {
                 Ok(segment) => {
-                    self.preferred.store(index, Ordering::Relaxed);
+                    self.failover.answered(index);
                     return Ok(segment);
                 }
                 Err(e) if e.is_retryable() => {
                     tracing::debug!(url = %self.endpoints[index].url, error = %e, "allocation attempt failed");
+                    self.failover.failed(index);
                     last_error = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -300,9 +355,13 @@ fn endpoint(base: &str) -> Result<Endpoint> {
     if base_uri.query().is_some() {
         return Err(bad("must not have a query"));
     }
-    let url = format!("{}{ALLOCATE_PATH}", base.trim_end_matches('/'));
+    let base = base.trim_end_matches('/');
+    let url = format!("{base}{ALLOCATE_PATH}");
     let uri = url.parse().map_err(|_| bad("is not a URL"))?;
-    Ok(Endpoint { url, uri })
+    let health = format!("{base}/health")
+        .parse()
+        .map_err(|_| bad("is not a URL"))?;
+    Ok(Endpoint { url, uri, health })
 }
 
 /// Describes a client error with its causes (hyper's own messages are terse).

@@ -20,7 +20,8 @@
 //! - [`SegmentSource`] (`source`): where segments come from; [`AllocatorSource`] (embedded, over
 //!   any [`kxy_id::SegmentAllocator`]).
 //! - [`HttpSource`] with [`HttpConfig`] (`http`, feature `http`): a kxy-id server, failover and
-//!   retries, speaking [`kxy_id::wire`]; `envelope` turns the server's failures into [`Error`]s.
+//!   retries, speaking [`kxy_id::wire`]; `envelope` turns the server's failures into [`Error`]s;
+//!   `failover` keeps each server's health ([`ServerHealth`]): order, cooldowns, checks.
 //! - [`IdGeneratorFactory`] (`factory`): generators for many tables of one system and database.
 //! - `background`: the runtime thread that runs fetches for synchronous users.
 //! - [`Error`] (`error`): the one error type.
@@ -70,6 +71,8 @@ mod config;
 mod envelope;
 mod error;
 mod factory;
+#[cfg(feature = "http")]
+mod failover;
 mod generator;
 #[cfg(feature = "http")]
 mod http;
@@ -81,6 +84,8 @@ pub use block::IdBlock;
 pub use config::GeneratorConfig;
 pub use error::{Error, Result};
 pub use factory::{IdGeneratorFactory, IdGeneratorFactoryBuilder};
+#[cfg(feature = "http")]
+pub use failover::ServerHealth;
 pub use generator::{IdGenerator, IdGeneratorBuilder, MAX_BLOCK, Snapshot};
 #[cfg(feature = "http")]
 pub use http::{HttpConfig, HttpSource};

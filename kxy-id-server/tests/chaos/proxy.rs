@@ -3,7 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -31,6 +31,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     stop: AtomicBool,
+    /// Connections accepted so far.
+    accepted: AtomicU64,
 }
 
 impl Shared {
@@ -67,6 +69,7 @@ impl Proxy {
                 open: Vec::new(),
             }),
             stop: AtomicBool::new(false),
+            accepted: AtomicU64::new(0),
         });
         let accept = {
             let shared = shared.clone();
@@ -82,6 +85,12 @@ impl Proxy {
     /// The Redis URL that goes through the proxy.
     pub fn redis_url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Connections accepted so far (in every mode).
+    #[allow(dead_code)] // Not every test that runs a proxy counts.
+    pub fn accepted(&self) -> u64 {
+        self.shared.accepted.load(Ordering::Relaxed)
     }
 
     /// Switches the mode; [`Mode::Drop`] also cuts every open connection.
@@ -113,6 +122,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     while !shared.stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((client, _)) => {
+                shared.accepted.fetch_add(1, Ordering::Relaxed);
                 let _ = client.set_nonblocking(false);
                 if shared.mode() == Mode::Drop {
                     let _ = client.shutdown(Shutdown::Both);
