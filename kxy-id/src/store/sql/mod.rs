@@ -16,6 +16,8 @@ mod postgres;
 mod retry;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(all(test, feature = "postgres", unix))]
+mod tls_tests;
 
 pub use allocator::SqlAllocator;
 pub use meta::SqlMetaStore;
