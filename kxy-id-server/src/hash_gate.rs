@@ -1,7 +1,7 @@
 //! Password hashing (bcrypt) is deliberately slow: unbounded, a flood of logins would take
 //! every core from allocation. The gate runs at most a few hashes at once (half the cores,
-//! at least one) on its own threads at the lowest CPU priority, so that allocation goes first
-//! whenever both want a core; it lets a short queue wait briefly and refuses the rest with
+//! at least one) on its own threads at the lowest CPU priority (`SCHED_IDLE`), so that
+//! allocation goes first whenever both want a core; it lets a short queue wait briefly and refuses the rest with
 //! 429.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,13 +31,18 @@ pub(crate) struct HashGate {
     jobs: Mutex<mpsc::Sender<Job>>,
 }
 
-/// Lowers the calling thread's CPU priority to the least (nice 19), where the system lets it.
+/// Lowers the calling thread's CPU priority to the least the system offers: `SCHED_IDLE` on
+/// Linux (the scheduler runs it only when no ordinary thread wants the core, and an
+/// ordinary thread that wakes up takes the core at once), else nice 19.
 fn lowest_priority() {
     #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its integer arguments; on Linux, PRIO_PROCESS with who 0
-    // names the calling thread.
+    // SAFETY: sched_setscheduler and setpriority only read their arguments (`param` lives
+    // through the call); with pid/who 0 they change the calling thread only.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        }
     }
 }
 
