@@ -1,0 +1,246 @@
+//! Many connections: a real server (this bench's binary re-run as a child process, so that the
+//! server's memory and file descriptors are its own) holding 10,000 idle keep-alive
+//! connections while 1,000 more send allocations at a fixed rate. Reported: allocate latency
+//! percentiles at that rate against the same rate over 32 connections with nothing idle (the
+//! baseline, same run), the server's resident memory per connection, and whether every idle
+//! connection still answers afterwards.
+//!
+//! `cargo bench --bench connections`. `KXY_IDLE_CONNECTIONS` (default 10,000),
+//! `KXY_ACTIVE_CONNECTIONS` (default 1,000), `KXY_LOAD_RATE` (requests/s in all, default
+//! 5,000) and `KXY_LOAD_SECONDS` (default 5) change the load. Needs about
+//! idle + active + 100 file descriptors in each process (`ulimit -n`).
+
+use std::io::{BufRead, Write};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use kxy_id::SegmentKey;
+use kxy_id_server::{Settings, open_state, run};
+
+/// The child's marker: run the server.
+const CHILD: &str = "KXY_CONNECTIONS_BENCH_SERVER";
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+const BODY: &str = r#"{"system_code":"conn","db_name":"bench","table_name":"t","field_name":"id","segment_count":100}"#;
+
+/// The child: a server on 127.0.0.1:0 (embedded SQLite, reserving ahead: the default), its
+/// address on stdout, until stdin closes.
+fn serve() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = Settings::try_parse_from([
+            "kxy-id-server",
+            "--data-dir",
+            &dir.path().display().to_string(),
+            "--scan-interval",
+            "0",
+        ])
+        .expect("settings");
+        let state = open_state(&settings).await.expect("open the store");
+        let key = SegmentKey::new("conn", "bench", "t", "id").expect("key");
+        state
+            .service
+            .allocator()
+            .raise_to(&key, 0)
+            .await
+            .expect("seed");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("{}", listener.local_addr().expect("addr"));
+        std::io::stdout().flush().expect("flush");
+        let stdin_closed = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {}
+        });
+        run(listener, state, async {
+            let _ = stdin_closed.await;
+        })
+        .await
+        .expect("server");
+    });
+}
+
+/// Resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Opens a keep-alive HTTP/1.1 connection.
+async fn connect(addr: std::net::SocketAddr) -> std::io::Result<SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+/// One allocation over `sender`; whether it succeeded.
+async fn allocate(sender: &mut SendRequest<Full<Bytes>>) -> bool {
+    let req = http::Request::post("/api/segment/allocate")
+        .header("host", "bench")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(BODY.as_bytes())))
+        .expect("request");
+    let Ok(res) = sender.send_request(req).await else {
+        return false;
+    };
+    match res.into_body().collect().await {
+        Ok(body) => body.to_bytes().starts_with(br#"{"code":0"#),
+        Err(_) => false,
+    }
+}
+
+/// `connections` connections sending `rate` requests/s in all for `seconds`, each request at
+/// its scheduled time (an open loop: a slow answer does not slow the schedule); the latency
+/// histogram (microseconds) and the failures.
+async fn open_loop(
+    addr: std::net::SocketAddr,
+    connections: u64,
+    rate: u64,
+    seconds: u64,
+) -> (Histogram<u64>, u64) {
+    let interval = Duration::from_secs_f64(connections as f64 / rate as f64);
+    let mut senders = Vec::new();
+    for _ in 0..connections {
+        senders.push(connect(addr).await.expect("connect"));
+    }
+    let start = Instant::now() + Duration::from_millis(200);
+    let mut tasks = Vec::new();
+    for (i, mut sender) in senders.into_iter().enumerate() {
+        // Spread the connections' schedules evenly over one interval.
+        let offset = interval.mul_f64(i as f64 / connections as f64);
+        tasks.push(tokio::spawn(async move {
+            let mut histogram = Histogram::<u64>::new(3).expect("histogram");
+            let mut failures = 0u64;
+            let mut due = start + offset;
+            let end = start + Duration::from_secs(seconds);
+            while due < end {
+                tokio::time::sleep_until(due.into()).await;
+                // From the moment the request leaves (tokio's timer wakes up to 1 ms late); a
+                // connection sends again only after its answer, so a slow answer still shows
+                // in the latency of the next request, which starts late.
+                let sent = Instant::now();
+                if allocate(&mut sender).await {
+                    histogram.saturating_record(sent.elapsed().as_micros() as u64);
+                } else {
+                    failures += 1;
+                }
+                due += interval;
+            }
+            (histogram, failures)
+        }));
+    }
+    let mut all = Histogram::<u64>::new(3).expect("histogram");
+    let mut failures = 0;
+    for t in tasks {
+        let (h, f) = t.await.expect("load task");
+        all.add(h).expect("merge");
+        failures += f;
+    }
+    (all, failures)
+}
+
+fn main() {
+    if std::env::var_os(CHILD).is_some() {
+        return serve();
+    }
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let idle = env_or("KXY_IDLE_CONNECTIONS", 10_000);
+    let active = env_or("KXY_ACTIVE_CONNECTIONS", 1_000);
+    let rate = env_or("KXY_LOAD_RATE", 5_000);
+    let seconds = env_or("KXY_LOAD_SECONDS", 5);
+
+    let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .env(CHILD, "1")
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let pid = child.id();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the server's address");
+    let addr: std::net::SocketAddr = line.trim().parse().expect("an address");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (baseline, base_failures) = open_loop(addr, 32, rate, seconds).await;
+        let before = rss(pid);
+        let mut idle_senders = Vec::with_capacity(idle as usize);
+        for _ in 0..idle {
+            let mut sender = connect(addr).await.expect("an idle connection");
+            assert!(allocate(&mut sender).await, "a first request on each idle connection");
+            idle_senders.push(sender);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let with_idle = rss(pid);
+        let (loaded, failures) = open_loop(addr, active, rate, seconds).await;
+        let with_active = rss(pid);
+        let mut still_open = 0;
+        for sender in idle_senders.iter_mut() {
+            if allocate(sender).await {
+                still_open += 1;
+            }
+        }
+        let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        println!("\nPOST /api/segment/allocate at {rate} requests/s for {seconds} s (open loop), server on 2 cores shared with the load\n");
+        println!("| connections | p50 ms | p99 ms | p99.9 ms | failures | p99 vs baseline |");
+        println!("|---|---|---|---|---|---|");
+        println!(
+            "| 32 active (baseline) | {:.2} | {:.2} | {:.2} | {base_failures} | 1.00× |",
+            ms(&baseline, 0.5),
+            ms(&baseline, 0.99),
+            ms(&baseline, 0.999)
+        );
+        println!(
+            "| {active} active + {idle} idle | {:.2} | {:.2} | {:.2} | {failures} | {:.2}× |",
+            ms(&loaded, 0.5),
+            ms(&loaded, 0.99),
+            ms(&loaded, 0.999),
+            ms(&loaded, 0.99) / ms(&baseline, 0.99)
+        );
+        let per = |bytes: u64, n: u64| bytes as f64 / n.max(1) as f64;
+        println!(
+            "\nserver memory: {:.1} MiB before, +{:.0} bytes per idle connection, +{:.0} bytes per active connection; {still_open} of {idle} idle connections still answered after the load",
+            before as f64 / 1048576.0,
+            per(with_idle.saturating_sub(before), idle),
+            per(with_active.saturating_sub(with_idle), active)
+        );
+    });
+    drop(child.stdin.take());
+    let _ = child.wait();
+}
