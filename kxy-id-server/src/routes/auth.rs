@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use kxy_id::wire::admin::{LoginAnswer, LoginRequest};
 use serde_json::json;
 
 use crate::auth::MAX_PASSWORD_BYTES;
@@ -35,13 +36,21 @@ pub(crate) async fn init_user(state: &AppState, body: &[u8]) -> ApiResult {
 /// `POST /api/auth/login` from `client`.
 pub(crate) async fn login(state: &AppState, body: &[u8], client: Option<IpAddr>) -> ApiResult {
     let mut f = Fields::parse(body)?;
-    let username = f.string("username", 1, 1000);
-    let password = f.string("password", 0, 1000);
-    f.at_most_bytes("password", &password, MAX_PASSWORD_BYTES);
+    let request = LoginRequest {
+        username: f.string("username", 1, 1000),
+        password: f.string("password", 0, 1000),
+    };
+    f.at_most_bytes("password", &request.password, MAX_PASSWORD_BYTES);
     f.finish()?;
-    let token = state.auth.login(&username, &password, client).await?;
+    let token = state
+        .auth
+        .login(&request.username, &request.password, client)
+        .await?;
     Ok(ok(
         "Login successful",
-        json!({"token": token, "username": username}),
+        LoginAnswer {
+            token,
+            username: request.username,
+        },
     ))
 }
