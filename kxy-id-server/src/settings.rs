@@ -188,6 +188,10 @@ pub enum Command {
     /// Allow `init-user` again on this host after the store lost its admin account (removes
     /// the `admin-exists` record in the data directory).
     ReopenInit,
+    /// Admin tasks through a running server's HTTP API with an admin token, for scripts and
+    /// CI: login, db, counters, config. Exit codes: 0 ok, 1 local failure, 2 usage, 3 auth
+    /// refused, 4 not found, 5 conflict or invalid input, 6 server unreachable, 7 server error.
+    Admin(crate::cli::AdminArgs),
 }
 
 impl Settings {
