@@ -1,7 +1,8 @@
 //! `admin config add`: a counter for a key that is no table's primary key (any sequence a
 //! team needs), under a database configuration.
 
-use kxy_id::wire::admin::{self, AddConfigRequest, CustomCounter};
+use kxy_id::service::CustomCounter;
+use kxy_id::wire::admin::{self, AddConfigRequest};
 
 use super::exit::CliError;
 use super::http::Api;

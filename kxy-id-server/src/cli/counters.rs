@@ -1,6 +1,7 @@
 //! `admin counters list`: every counter and its value.
 
-use kxy_id::wire::admin::{COUNTERS_PATH, Counter, percent_encode};
+use kxy_id::Counter;
+use kxy_id::wire::admin::{COUNTERS_PATH, percent_encode};
 
 use super::exit::CliError;
 use super::http::Api;

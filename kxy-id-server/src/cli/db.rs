@@ -1,10 +1,10 @@
 //! `admin db ...`: database configurations, initialize, discovered tables and their approval.
 
-use kxy_id::DbType;
+use kxy_id::service::{DiscoveredTable, InitializeResult};
 use kxy_id::wire::admin::{
-    self, ApproveAnswer, ApproveRequest, DATABASE_ADD_PATH, DATABASE_LIST_PATH, DatabaseConfig,
-    DatabaseInput, DeleteAnswer, DiscoveredTable, InitializeResult,
+    self, ApproveAnswer, ApproveRequest, DATABASE_ADD_PATH, DATABASE_LIST_PATH, DeleteAnswer,
 };
+use kxy_id::{DatabaseConfig, DatabaseInput, DbType};
 
 use super::exit::{CliError, Exit};
 use super::http::Api;
@@ -62,7 +62,7 @@ pub struct AddArgs {
     /// The kind of database.
     #[arg(long = "type", value_parser = DbType::ALL.map(DbType::as_str))]
     pub db_type: String,
-    /// host[:port] (default ports 3306, 5432, 1433, 1521).
+    /// host or host:port (default ports 3306, 5432, 1433, 1521).
     #[arg(long)]
     pub address: String,
     /// The user to connect as.

@@ -17,18 +17,21 @@
 //! | POST [`add_config_path`] | [`AddConfigRequest`] | [`CustomCounter`] |
 //! | GET [`COUNTERS_PATH`] (`?system_code=..&db_name=..`) | – | `[`[`Counter`]`]` |
 //!
-//! A [`DatabaseConfig`] in an answer always has an empty `db_password`.
+//! The types defined here exist only on the wire; the others are the library's own types,
+//! serialized as they are (a [`DatabaseConfig`] in an answer always has an empty
+//! `db_password`). Like the rest of [`wire`](super), this module depends on nothing but the
+//! crate's base modules.
+//!
+//! [`DatabaseConfig`]: crate::DatabaseConfig
+//! [`DatabaseInput`]: crate::DatabaseInput
+//! [`InitializeResult`]: crate::service::InitializeResult
+//! [`DiscoveredTable`]: crate::service::DiscoveredTable
+//! [`CustomCounter`]: crate::service::CustomCounter
+//! [`Counter`]: crate::Counter
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-
-pub use crate::allocator::Counter;
-pub use crate::config::DatabaseConfig;
-pub use crate::service::{
-    AheadKey, CustomCounter, DatabaseInput, DiscoveredTable, InitReport, InitializeResult,
-    SeededKey, SkippedTable, TableError,
-};
 
 /// `POST`: a token for the admin's name and password.
 pub const LOGIN_PATH: &str = "/api/auth/login";
@@ -126,7 +129,8 @@ pub struct DeleteAnswer {
     pub purged_segments: usize,
 }
 
-/// The body of [`approve_path`]: one discovered table, named as [`DiscoveredTable`] names it.
+/// The body of [`approve_path`]: one discovered table, named as
+/// [`DiscoveredTable`](crate::service::DiscoveredTable) names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApproveRequest {
     /// The database (real name).
@@ -176,7 +180,7 @@ mod tests {
     #[test]
     fn answers_read_big_integers_written_as_strings() {
         let body = br#"{"code":0,"msg":"","data":[{"key":"a:b:c:d","value":"9007199254741000"}]}"#;
-        let answer = super::super::parse_answer::<Vec<Counter>>(200, body).unwrap();
+        let answer = super::super::parse_answer::<Vec<crate::Counter>>(200, body).unwrap();
         assert_eq!(answer.data[0].value, 9_007_199_254_741_000);
         let approve = br#"{"code":0,"msg":"ok","data":{"database":"d","table":"t","value":5,"changed":true}}"#;
         let answer = super::super::parse_answer::<ApproveAnswer>(200, approve).unwrap();
