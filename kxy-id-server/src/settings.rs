@@ -191,7 +191,7 @@ pub enum Command {
     /// Admin tasks through a running server's HTTP API with an admin token, for scripts and
     /// CI: login, db, counters, config. Exit codes: 0 ok, 1 local failure, 2 usage, 3 auth
     /// refused, 4 not found, 5 conflict or invalid input, 6 server unreachable, 7 server error.
-    Admin(crate::cli::AdminArgs),
+    Admin(Box<crate::cli::AdminArgs>),
 }
 
 impl Settings {

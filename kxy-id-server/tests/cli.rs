@@ -182,6 +182,9 @@ async fn admin_tasks_over(db: TestDatabase, db_type: &str) {
     assert_eq!(added["db_password"], "", "{added}");
     assert_eq!(server.stored_password(&guid).await, account.password);
 
+    let shown = cli.ok(&["db", "show", &guid, "--json"]).await.json();
+    assert_eq!(shown, added);
+
     let list = cli.ok(&["db", "list", "--json"]).await.json();
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["guid"], guid.as_str());
@@ -408,4 +411,101 @@ async fn each_failure_class_has_its_exit_code() {
     server.stop().await;
     let run = cli.run(&["db", "list"], "", &[]).await.expect(UNREACHABLE);
     assert!(run.stderr.contains(&cli.server), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_update_keeps_the_password_unless_one_is_given() {
+    let (_dir, server) = server_with_admin().await;
+    let cli = Cli::new(&server);
+    cli.login().await;
+    let config = [
+        "--system-code",
+        "s",
+        "--type",
+        "mysql",
+        "--address",
+        "127.0.0.1:1",
+        "--user",
+        "u",
+        "--db-name",
+        "d",
+        "--json",
+    ];
+    let add = [&["db", "add"][..], &config, &["--password-stdin"]].concat();
+    let added = cli.run(&add, "first pass\n", &[]).await.expect(OK).json();
+    let guid = added["guid"].as_str().unwrap().to_owned();
+    assert_eq!(server.stored_password(&guid).await, "first pass");
+
+    // No password given: the stored one is kept (same type, address and user).
+    let update = [&["db", "update", &guid][..], &config].concat();
+    let updated = cli.ok(&update).await.json();
+    assert_eq!(updated, added);
+    assert_eq!(server.stored_password(&guid).await, "first pass");
+
+    let env = [("KXY_DB_PASSWORD", "second")];
+    cli.run(&update, "", &env).await.expect(OK);
+    assert_eq!(server.stored_password(&guid).await, "second");
+    let shown = cli.ok(&["db", "show", &guid]).await.stdout;
+    assert!(!shown.contains("second"), "{shown}");
+
+    let unknown = [&["db", "update", "no-such-guid"][..], &config].concat();
+    cli.run(&unknown, "", &[]).await.expect(NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocation_tokens_are_created_listed_and_revoked() {
+    let (_dir, server) = server_with_admin().await;
+    let cli = Cli::new(&server);
+    cli.login().await;
+    let create = ["tokens", "create", "--system-code", "Shop"];
+    let created = cli.ok(&[&create[..], &["--json"]].concat()).await.json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(!token.is_empty());
+    // The table shows the token this once, too.
+    let table = cli.ok(&create).await.stdout;
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "SYSTEM", "CREATED", "TOKEN"]);
+
+    let list = cli.ok(&["tokens", "list", "--json"]).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert!(!list.to_string().contains(&token), "{list}");
+    let table = cli.ok(&["tokens", "list"]).await.stdout;
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .expect("the token's row");
+    let created_at = row.split_whitespace().nth(2).unwrap();
+    assert!(created_at.ends_with('Z') && created_at.len() == 20, "{row}");
+
+    let revoked = cli.ok(&["tokens", "revoke", &id]).await.stdout;
+    assert_eq!(revoked.trim(), format!("revoked {id}"));
+    cli.run(&["tokens", "revoke", &id], "", &[])
+        .await
+        .expect(NOT_FOUND);
+    let list = cli.ok(&["tokens", "list", "--json"]).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_user_creates_the_admin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&settings(dir.path(), None)).await;
+    let cli = Cli::new(&server);
+    let init = ["init-user", "--user", "admin"];
+    // Too short a password: refused as invalid input, nothing created.
+    let short = [("KXY_PASSWORD", "12345")];
+    cli.run(&init, "", &short).await.expect(INVALID);
+    let password = [("KXY_PASSWORD", "secret123")];
+    let created = cli
+        .run(&[&init[..], &["--json"]].concat(), "", &password)
+        .await;
+    assert_eq!(
+        created.expect(OK).json(),
+        serde_json::json!({"username": "admin"})
+    );
+    let run = cli.run(&init, "", &password).await.expect(INVALID);
+    assert!(run.stderr.contains("already initialized"), "{}", run.stderr);
+    cli.login().await;
+    cli.ok(&["db", "list"]).await;
 }

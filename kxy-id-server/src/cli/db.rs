@@ -16,10 +16,24 @@ use super::output::{Output, cell, print};
 pub enum DbCommand {
     /// List the database configurations (passwords are never shown).
     List,
+    /// Show one database configuration.
+    Show {
+        /// The configuration's guid.
+        guid: String,
+    },
     /// Add a database configuration. Its password comes from the first line of standard
     /// input (--password-stdin) or the KXY_DB_PASSWORD environment variable, never from an
     /// argument; with neither, the password is empty.
     Add(AddArgs),
+    /// Replace a database configuration. Without a password (from --password-stdin or
+    /// KXY_DB_PASSWORD) the stored one is kept, when type, address and user are unchanged.
+    Update {
+        /// The configuration's guid.
+        guid: String,
+        /// The new configuration.
+        #[command(flatten)]
+        config: AddArgs,
+    },
     /// Seed a counter for every table with a single integer primary key (counters are only
     /// ever raised); lists what was set, already ahead, skipped and failed.
     Initialize {
@@ -53,7 +67,7 @@ pub enum DbCommand {
     },
 }
 
-/// `admin db add`.
+/// `admin db add` and `admin db update`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AddArgs {
     /// The system code, the first part of every key of this database.
@@ -97,20 +111,21 @@ pub(crate) async fn run(api: &Api, json: bool, command: &DbCommand) -> Result<()
             let rows = configs.iter().map(config_row).collect();
             print(json, &configs, Output::table(CONFIG_HEADERS, rows));
         }
+        DbCommand::Show { guid } => {
+            let config: DatabaseConfig = api.get(&admin::database_path(guid)).await?;
+            let rows = vec![config_row(&config)];
+            print(json, &config, Output::table(CONFIG_HEADERS, rows));
+        }
         DbCommand::Add(args) => {
-            let input = DatabaseInput {
-                system_code: args.system_code.clone(),
-                db_type: args
-                    .db_type
-                    .parse()
-                    .map_err(|e| CliError::new(Exit::Usage, format!("--type: {e}")))?,
-                db_address: args.address.clone(),
-                db_user: args.user.clone(),
-                db_password: input::secret(args.password_stdin, "KXY_DB_PASSWORD")?
-                    .unwrap_or_default(),
-                db_name: args.db_name.clone(),
-            };
+            let input = database_input(args)?;
             let config: DatabaseConfig = api.post(DATABASE_ADD_PATH, Some(&input)).await?.data;
+            let rows = vec![config_row(&config)];
+            print(json, &config, Output::table(CONFIG_HEADERS, rows));
+        }
+        DbCommand::Update { guid, config } => {
+            let input = database_input(config)?;
+            let path = admin::database_path(guid);
+            let config: DatabaseConfig = api.put(&path, &input).await?;
             let rows = vec![config_row(&config)];
             print(json, &config, Output::table(CONFIG_HEADERS, rows));
         }
@@ -172,6 +187,22 @@ pub(crate) async fn run(api: &Api, json: bool, command: &DbCommand) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The body of `db add` and `db update`, its password from standard input or the environment
+/// (empty when neither gives one).
+fn database_input(args: &AddArgs) -> Result<DatabaseInput, CliError> {
+    Ok(DatabaseInput {
+        system_code: args.system_code.clone(),
+        db_type: args
+            .db_type
+            .parse()
+            .map_err(|e| CliError::new(Exit::Usage, format!("--type: {e}")))?,
+        db_address: args.address.clone(),
+        db_user: args.user.clone(),
+        db_password: input::secret(args.password_stdin, "KXY_DB_PASSWORD")?.unwrap_or_default(),
+        db_name: args.db_name.clone(),
+    })
 }
 
 /// One row per table initialize looked at: what happened to its key.

@@ -117,6 +117,15 @@ impl Api {
         self.send(Method::POST, path, body).await
     }
 
+    /// `PUT path` with `body` as JSON; the answer's `data`.
+    pub(crate) async fn put<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, CliError> {
+        Ok(self.send(Method::PUT, path, Some(body)).await?.data)
+    }
+
     /// `DELETE path`; the answer's `data`.
     pub(crate) async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         Ok(self.send(Method::DELETE, path, None::<&()>).await?.data)

@@ -1,7 +1,7 @@
 //! `kxy-id-server admin ...`: the admin tasks of the web UI as commands for scripts and CI,
 //! through a running server's HTTP API with an admin token.
 //!
-//! One file per command group (`login`, `db`, `counters`, `config`), each printing a table
+//! One file per command group (`login`, `db`, `counters`, `config`, `tokens`), each printing a table
 //! for people or the answer's `data` as JSON (`--json`, see `output`) and ending with an
 //! [`Exit`] code per class of failure (`exit`). `http` is the HTTP client, `token` the token
 //! file `login` writes, `input` reads passwords from standard input or the environment.
@@ -18,6 +18,7 @@ mod input;
 mod login;
 mod output;
 mod token;
+mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +28,8 @@ pub use config::ConfigCommand;
 pub use counters::CountersCommand;
 pub use db::{AddArgs, DbCommand};
 pub use exit::Exit;
-pub use login::LoginArgs;
+pub use login::{InitUserArgs, LoginArgs};
+pub use tokens::TokensCommand;
 
 use exit::CliError;
 use http::Api;
@@ -91,6 +93,8 @@ impl std::fmt::Debug for Connection {
 /// The admin tasks.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum AdminCommand {
+    /// Create the admin account of a server that has none yet (first run).
+    InitUser(InitUserArgs),
     /// Log in as the admin and save the token for this server (or print it with --print).
     Login(LoginArgs),
     /// Database configurations.
@@ -102,6 +106,9 @@ pub enum AdminCommand {
     /// Segment configurations (custom counters).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Allocation tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
 }
 
 impl Connection {
@@ -146,9 +153,11 @@ async fn dispatch(args: &AdminArgs) -> Result<(), CliError> {
     let connection = &args.connection;
     let json = connection.json;
     match &args.command {
+        AdminCommand::InitUser(init) => login::init_user(connection, init).await,
         AdminCommand::Login(login) => login::run(connection, login).await,
         AdminCommand::Db(command) => db::run(&connection.api()?, json, command).await,
         AdminCommand::Counters(command) => counters::run(&connection.api()?, json, command).await,
         AdminCommand::Config(command) => config::run(&connection.api()?, json, command).await,
+        AdminCommand::Tokens(command) => tokens::run(&connection.api()?, json, command).await,
     }
 }

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use kxy_id::wire::admin::{LoginAnswer, LoginRequest};
+use kxy_id::wire::admin::{InitUserAnswer, LoginAnswer, LoginRequest};
 use serde_json::json;
 
 use crate::auth::MAX_PASSWORD_BYTES;
@@ -22,14 +22,21 @@ pub(crate) async fn check_init(state: &AppState) -> ApiResult {
 /// `POST /api/auth/init-user`
 pub(crate) async fn init_user(state: &AppState, body: &[u8]) -> ApiResult {
     let mut f = Fields::parse(body)?;
-    let username = f.string("username", 3, 50);
-    let password = f.string("password", 6, 100);
-    f.at_most_bytes("password", &password, MAX_PASSWORD_BYTES);
+    let request = LoginRequest {
+        username: f.string("username", 3, 50),
+        password: f.string("password", 6, 100),
+    };
+    f.at_most_bytes("password", &request.password, MAX_PASSWORD_BYTES);
     f.finish()?;
-    state.auth.init_user(&username, &password).await?;
+    state
+        .auth
+        .init_user(&request.username, &request.password)
+        .await?;
     Ok(ok(
         "System initialized successfully",
-        json!({"username": username}),
+        InitUserAnswer {
+            username: request.username,
+        },
     ))
 }
 

@@ -7,6 +7,7 @@
 //!
 //! | method and path | body | `data` |
 //! |---|---|---|
+//! | POST [`INIT_USER_PATH`] (no token; once) | [`LoginRequest`] | [`InitUserAnswer`] |
 //! | POST [`LOGIN_PATH`] | [`LoginRequest`] | [`LoginAnswer`] |
 //! | GET [`DATABASE_LIST_PATH`] | – | `[`[`DatabaseConfig`]`]` |
 //! | POST [`DATABASE_ADD_PATH`] | [`DatabaseInput`] | [`DatabaseConfig`] |
@@ -16,6 +17,9 @@
 //! | POST [`approve_path`] | [`ApproveRequest`] | [`ApproveAnswer`] |
 //! | POST [`add_config_path`] | [`AddConfigRequest`] | [`CustomCounter`] |
 //! | GET [`COUNTERS_PATH`] (`?system_code=..&db_name=..`) | – | `[`[`Counter`]`]` |
+//! | POST [`TOKENS_PATH`] | [`CreateTokenRequest`] | [`CreatedToken`] |
+//! | GET [`TOKENS_PATH`] | – | `[`[`TokenRecord`]`]` |
+//! | DELETE [`token_path`] | – | [`RevokeAnswer`] |
 //!
 //! The types defined here exist only on the wire; the others are the library's own types,
 //! serialized as they are (a [`DatabaseConfig`] in an answer always has an empty
@@ -33,6 +37,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// `POST`: creates the admin account on a server that has none (no token needed).
+pub const INIT_USER_PATH: &str = "/api/auth/init-user";
 /// `POST`: a token for the admin's name and password.
 pub const LOGIN_PATH: &str = "/api/auth/login";
 /// `GET`: every database configuration.
@@ -41,6 +47,14 @@ pub const DATABASE_LIST_PATH: &str = "/api/database/list";
 pub const DATABASE_ADD_PATH: &str = "/api/database/add";
 /// `GET`: every counter and its value, optionally only those of a system code and database.
 pub const COUNTERS_PATH: &str = "/api/segment/counters";
+
+/// `POST`: a new allocation token; `GET`: every allocation token (never the token itself).
+pub const TOKENS_PATH: &str = "/api/tokens";
+
+/// `DELETE`: revoke one allocation token.
+pub fn token_path(id: &str) -> String {
+    format!("{TOKENS_PATH}/{}", percent_encode(id))
+}
 
 /// `GET`, `PUT` or `DELETE` one configuration.
 pub fn database_path(guid: &str) -> String {
@@ -81,7 +95,7 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
-/// The body of [`LOGIN_PATH`]. `Debug` never shows the password.
+/// The body of [`LOGIN_PATH`] and [`INIT_USER_PATH`]. `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
     /// The admin's name.
@@ -115,6 +129,13 @@ impl fmt::Debug for LoginAnswer {
             .field("username", &self.username)
             .finish()
     }
+}
+
+/// The `data` of [`INIT_USER_PATH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitUserAnswer {
+    /// The admin's name.
+    pub username: String,
 }
 
 /// The `data` of `DELETE` [`database_path`].
@@ -165,6 +186,58 @@ pub struct AddConfigRequest {
     pub initial_value: i64,
 }
 
+/// The body of `POST` [`TOKENS_PATH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTokenRequest {
+    /// The system code the token may allocate for.
+    pub system_code: String,
+}
+
+/// An allocation token as stored and listed: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// The token's id (the first 16 hex digits of its hash), for listing and revoking.
+    pub id: String,
+    /// The system code it may allocate for, as the admin wrote it.
+    pub system_code: String,
+    /// When it was created, seconds since the epoch.
+    pub created_at: u64,
+}
+
+/// The `data` of `POST` [`TOKENS_PATH`]: the record and, this once, the token. `Debug` never
+/// shows the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    /// The token's id.
+    pub id: String,
+    /// The system code it may allocate for.
+    pub system_code: String,
+    /// When it was created, seconds since the epoch.
+    pub created_at: u64,
+    /// The token, for `Authorization: Bearer` on allocation; the server keeps only its hash.
+    pub token: String,
+}
+
+impl fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("id", &self.id)
+            .field("system_code", &self.system_code)
+            .field("created_at", &self.created_at)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The `data` of `DELETE` [`token_path`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeAnswer {
+    /// Always `true` (an unknown id is a 404).
+    pub revoked: bool,
+    /// The token's id.
+    pub id: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,10 +270,15 @@ mod tests {
             token: "eyJ.secret".into(),
             username: "admin".into(),
         };
-        let shown = format!("{login:?} {answer:?}");
-        assert!(
-            !shown.contains("hunter2") && !shown.contains("eyJ"),
-            "{shown}"
-        );
+        let created = CreatedToken {
+            id: "1".into(),
+            system_code: "s".into(),
+            created_at: 0,
+            token: "kxy_at_secret".into(),
+        };
+        let shown = format!("{login:?} {answer:?} {created:?}");
+        for secret in ["hunter2", "eyJ", "kxy_at_secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }
