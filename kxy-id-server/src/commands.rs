@@ -51,6 +51,9 @@ pub async fn run_command(settings: &Settings, command: &Command) -> Result<Strin
                 export.counters.len()
             ))
         }
+        Command::Admin(_) => Err(kxy_id::Error::InvalidConfig(
+            "admin commands run through kxy_id_server::run_admin".into(),
+        )),
         Command::ReopenInit => {
             let marker = settings.admin_marker();
             match std::fs::remove_file(&marker) {

@@ -18,6 +18,8 @@
 //! - `settings`: [`Settings`], the command line and environment, and the operator's
 //!   [`Command`]s; `commands`: [`run_command`] runs them (`recover`, `export`, `import`,
 //!   `reopen-init`).
+//! - [`cli`]: the admin CLI (`kxy-id-server admin ...`), the admin API over HTTP for scripts;
+//!   [`run_admin`] runs it.
 //! - `state`: [`AppState`], what every handler shares.
 //! - [`auth`]: the admin account, passwords (bcrypt, and the old service's DES) and tokens.
 //! - `router`: the route table, one `match` from method and path to a handler and its
@@ -36,6 +38,7 @@
 
 pub mod auth;
 mod brake;
+pub mod cli;
 mod commands;
 mod data_dir;
 mod error;
@@ -66,6 +69,7 @@ use kxy_id::{IdService, SecretBox, ServiceOptions};
 use tokio::net::TcpListener;
 
 pub use auth::{Auth, AuthSettings};
+pub use cli::run_admin;
 pub use commands::run_command;
 pub use error::ApiError;
 pub use limits::AllocationLimits;

@@ -1,6 +1,6 @@
 //! The `kxy-id-server` binary: reads the configuration and runs [`kxy_id_server::run`].
 
-use kxy_id_server::{Settings, open_state, run, run_command, spawn_scanner};
+use kxy_id_server::{Command, Settings, open_state, run, run_admin, run_command, spawn_scanner};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -13,6 +13,9 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let settings = Settings::load();
+    if let Some(Command::Admin(admin)) = &settings.command {
+        return run_admin(admin).await;
+    }
     if let Some(command) = &settings.command {
         return match run_command(&settings, command).await {
             Ok(report) => {

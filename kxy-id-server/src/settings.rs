@@ -163,19 +163,6 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// Percent-encodes a URL's userinfo part (RFC 3986 unreserved characters stay as they are).
-fn encode_userinfo(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Commands besides serving, for an operator on the server's host.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
@@ -201,6 +188,10 @@ pub enum Command {
     /// Allow `init-user` again on this host after the store lost its admin account (removes
     /// the `admin-exists` record in the data directory).
     ReopenInit,
+    /// Admin tasks through a running server's HTTP API with an admin token, for scripts and
+    /// CI: login, db, counters, config. Exit codes: 0 ok, 1 local failure, 2 usage, 3 auth
+    /// refused, 4 not found, 5 conflict or invalid input, 6 server unreachable, 7 server error.
+    Admin(Box<crate::cli::AdminArgs>),
 }
 
 impl Settings {
@@ -221,7 +212,7 @@ impl Settings {
             || self.redis_db.is_some();
         if redis {
             let auth = match self.redis_password.as_deref().filter(|p| !p.is_empty()) {
-                Some(p) => format!(":{}@", encode_userinfo(p)),
+                Some(p) => format!(":{}@", kxy_id::wire::admin::percent_encode(p)),
                 None => String::new(),
             };
             return format!(

@@ -11,7 +11,6 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kxy_id::MetaStore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -26,16 +25,8 @@ const CACHE_TTL: Duration = Duration::from_secs(5);
 /// Entries the cache keeps at most.
 const CACHE_MAX: usize = 10_000;
 
-/// A token as stored and listed: never the token itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TokenRecord {
-    /// The token's id (the first 16 hex digits of its hash), for listing and revoking.
-    pub id: String,
-    /// The system code it may allocate for, as the admin wrote it.
-    pub system_code: String,
-    /// When it was created, seconds since the epoch.
-    pub created_at: u64,
-}
+/// A token as stored and listed (the API's answer too): never the token itself.
+pub use kxy_id::wire::admin::TokenRecord;
 
 /// Creates, lists, revokes and checks allocation tokens.
 #[derive(Debug)]

@@ -46,6 +46,7 @@ pub struct Counter {
     /// The segment key, `system:db:table:field`.
     pub key: String,
     /// The largest ID handed out so far (or the table's `MAX(pk)` after initialization).
+    #[serde(deserialize_with = "crate::wire::deserialize_integer")]
     pub value: i64,
 }
 

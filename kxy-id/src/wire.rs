@@ -13,7 +13,8 @@
 //!   server writes those as decimal strings ([`stringify_big_integers`]) and readers accept
 //!   both forms ([`read_integer`]);
 //! - how an answer of the allocation endpoint reads: a [`Segment`] or a [`Failure`]
-//!   ([`parse_allocate_answer`]).
+//!   ([`parse_allocate_answer`]); any other endpoint's the same way ([`parse_answer`]);
+//! - the admin endpoints' paths, bodies and answers ([`admin`]).
 //!
 //! The module knows nothing of HTTP libraries: the server turns envelopes into responses, the
 //! client turns a [`Failure`] into its own error type.
@@ -266,6 +267,21 @@ pub fn read_integer(value: &Value) -> Option<i64> {
     }
 }
 
+/// Reads an `i64` written as a JSON number or as a decimal string (see [`read_integer`]), for
+/// `#[serde(deserialize_with = "kxy_id::wire::deserialize_integer")]` on the fields of
+/// answers that may exceed ±(2^53 − 1).
+pub fn deserialize_integer<'de, D>(deserializer: D) -> std::result::Result<i64, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = Value::deserialize(deserializer)?;
+    read_integer(&value).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "not a 64-bit integer (number or decimal string): {value}"
+        ))
+    })
+}
+
 /// The most of a body quoted in a [`Failure`].
 pub const QUOTE_CHARS: usize = 200;
 
@@ -314,6 +330,62 @@ pub enum Failure {
 /// * HTTP 500 with the envelope: [`Failure::Refused`] with [`ErrorCode::Internal`].
 /// * Any other status: [`Failure::HttpStatus`].
 pub fn parse_allocate_answer(status: u16, body: &[u8]) -> std::result::Result<Segment, Failure> {
+    let json = success_envelope(status, body)?;
+    let data = json
+        .get("data")
+        .filter(|d| d.is_object())
+        .ok_or_else(|| invalid(format!("no segment in `data`: {}", quote(body))))?;
+    let bound = |name: &str| {
+        let value = data
+            .get(name)
+            .ok_or_else(|| invalid(format!("no `{name}` in `data`")))?;
+        read_integer(value).ok_or_else(|| {
+            invalid(format!(
+                "`{name}` is not a 64-bit integer (number or decimal string): {value}"
+            ))
+        })
+    };
+    let segment = Segment {
+        start: bound("start")?,
+        end: bound("end")?,
+    };
+    if segment.is_empty() {
+        return Err(invalid(format!(
+            "empty segment {}..={}",
+            segment.start, segment.end
+        )));
+    }
+    Ok(segment)
+}
+
+/// A successful answer of any endpoint: the envelope's `msg` and its `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer<T> {
+    /// The envelope's `msg` (may be empty).
+    pub msg: String,
+    /// The envelope's `data`.
+    pub data: T,
+}
+
+/// Reads an answer of any endpoint that answers with the [`Envelope`], its `data` as `T`.
+///
+/// Failures read as in [`parse_allocate_answer`]; a `data` that is not a `T` is
+/// [`Failure::Invalid`]. Integers beyond ±2^53 arrive as strings: fields of `T` that may hold
+/// them read with [`deserialize_integer`].
+pub fn parse_answer<T: serde::de::DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+) -> std::result::Result<Answer<T>, Failure> {
+    let mut json = success_envelope(status, body)?;
+    let msg = envelope_message(&json).unwrap_or_default();
+    let data = json.get_mut("data").map(Value::take).unwrap_or(Value::Null);
+    let data = serde_json::from_value(data)
+        .map_err(|e| invalid(format!("`data` is not the expected answer: {e}")))?;
+    Ok(Answer { msg, data })
+}
+
+/// The envelope of an HTTP 200 answer with `code` 0; every other answer as its [`Failure`].
+fn success_envelope(status: u16, body: &[u8]) -> std::result::Result<Value, Failure> {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     match status {
         200 => {}
@@ -344,39 +416,12 @@ pub fn parse_allocate_answer(status: u16, body: &[u8]) -> std::result::Result<Se
         None => return Err(invalid(format!("no `code` in {}", quote(body)))),
     };
     match ErrorCode::from_code(code) {
-        ErrorCode::Ok => {}
-        code => {
-            return Err(Failure::Refused {
-                code,
-                msg: envelope_message(&json).unwrap_or_default(),
-            });
-        }
+        ErrorCode::Ok => Ok(json),
+        code => Err(Failure::Refused {
+            code,
+            msg: envelope_message(&json).unwrap_or_default(),
+        }),
     }
-    let data = json
-        .get("data")
-        .filter(|d| d.is_object())
-        .ok_or_else(|| invalid(format!("no segment in `data`: {}", quote(body))))?;
-    let bound = |name: &str| {
-        let value = data
-            .get(name)
-            .ok_or_else(|| invalid(format!("no `{name}` in `data`")))?;
-        read_integer(value).ok_or_else(|| {
-            invalid(format!(
-                "`{name}` is not a 64-bit integer (number or decimal string): {value}"
-            ))
-        })
-    };
-    let segment = Segment {
-        start: bound("start")?,
-        end: bound("end")?,
-    };
-    if segment.is_empty() {
-        return Err(invalid(format!(
-            "empty segment {}..={}",
-            segment.start, segment.end
-        )));
-    }
-    Ok(segment)
 }
 
 /// The `msg` of an envelope (an object with a `code`), if the value is one.
@@ -409,6 +454,8 @@ fn quote(body: &[u8]) -> String {
     }
     quoted
 }
+
+pub mod admin;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use kxy_id::wire::admin::{InitUserAnswer, LoginAnswer, LoginRequest};
 use serde_json::json;
 
 use crate::auth::MAX_PASSWORD_BYTES;
@@ -21,27 +22,42 @@ pub(crate) async fn check_init(state: &AppState) -> ApiResult {
 /// `POST /api/auth/init-user`
 pub(crate) async fn init_user(state: &AppState, body: &[u8]) -> ApiResult {
     let mut f = Fields::parse(body)?;
-    let username = f.string("username", 3, 50);
-    let password = f.string("password", 6, 100);
-    f.at_most_bytes("password", &password, MAX_PASSWORD_BYTES);
+    let request = LoginRequest {
+        username: f.string("username", 3, 50),
+        password: f.string("password", 6, 100),
+    };
+    f.at_most_bytes("password", &request.password, MAX_PASSWORD_BYTES);
     f.finish()?;
-    state.auth.init_user(&username, &password).await?;
+    state
+        .auth
+        .init_user(&request.username, &request.password)
+        .await?;
     Ok(ok(
         "System initialized successfully",
-        json!({"username": username}),
+        InitUserAnswer {
+            username: request.username,
+        },
     ))
 }
 
 /// `POST /api/auth/login` from `client`.
 pub(crate) async fn login(state: &AppState, body: &[u8], client: Option<IpAddr>) -> ApiResult {
     let mut f = Fields::parse(body)?;
-    let username = f.string("username", 1, 1000);
-    let password = f.string("password", 0, 1000);
-    f.at_most_bytes("password", &password, MAX_PASSWORD_BYTES);
+    let request = LoginRequest {
+        username: f.string("username", 1, 1000),
+        password: f.string("password", 0, 1000),
+    };
+    f.at_most_bytes("password", &request.password, MAX_PASSWORD_BYTES);
     f.finish()?;
-    let token = state.auth.login(&username, &password, client).await?;
+    let token = state
+        .auth
+        .login(&request.username, &request.password, client)
+        .await?;
     Ok(ok(
         "Login successful",
-        json!({"token": token, "username": username}),
+        LoginAnswer {
+            token,
+            username: request.username,
+        },
     ))
 }

@@ -1,5 +1,6 @@
 //! `/api/database/*` (auth): configurations, initialize, custom sequences, discovery.
 
+use kxy_id::wire::admin::{AddConfigRequest, ApproveAnswer, ApproveRequest, DeleteAnswer};
 use kxy_id::{DatabaseConfig, DatabaseInput, DbType};
 use serde_json::{Value, json};
 
@@ -85,7 +86,11 @@ pub(crate) async fn delete(state: &AppState, guid: &str, query: Option<&str>) ->
     let purged = state.service.delete_database(guid, purge).await?;
     Ok(ok(
         "Database configuration deleted successfully",
-        json!({"deleted": true, "guid": guid, "purged_segments": purged}),
+        DeleteAnswer {
+            deleted: true,
+            guid: guid.to_owned(),
+            purged_segments: purged,
+        },
     ))
 }
 
@@ -108,13 +113,20 @@ pub(crate) async fn initialize(state: &AppState, guid: &str) -> ApiResult {
 /// `POST /api/database/{guid}/add-config`
 pub(crate) async fn add_config(state: &AppState, guid: &str, body: &[u8]) -> ApiResult {
     let mut f = Fields::parse(body)?;
-    let table = f.string("table_name", 1, 128);
-    let field = f.string("field_name", 1, 128);
-    let initial = f.int("initial_value", 0, i64::MAX, Some(0));
+    let request = AddConfigRequest {
+        table_name: f.string("table_name", 1, 128),
+        field_name: f.string("field_name", 1, 128),
+        initial_value: f.int("initial_value", 0, i64::MAX, Some(0)),
+    };
     f.finish()?;
     let created = state
         .service
-        .add_custom_counter(guid, &table, &field, initial)
+        .add_custom_counter(
+            guid,
+            &request.table_name,
+            &request.field_name,
+            request.initial_value,
+        )
         .await
         .map_err(|e| match e {
             kxy_id::Error::InvalidConfig(msg) if msg == "Database name not configured" => {
@@ -133,15 +145,22 @@ pub(crate) async fn discovered(state: &AppState, guid: &str) -> ApiResult {
 /// `POST /api/database/{guid}/approve` with `{"database", "table"}`: seeds one discovered table.
 pub(crate) async fn approve(state: &AppState, guid: &str, body: &[u8]) -> ApiResult {
     let mut f = Fields::parse(body)?;
-    let database = f.string("database", 1, 128);
-    let table = f.string("table", 1, 128);
+    let request = ApproveRequest {
+        database: f.string("database", 1, 128),
+        table: f.string("table", 1, 128),
+    };
     f.finish()?;
     let outcome = state
         .service
-        .approve_discovered(guid, &database, &table)
+        .approve_discovered(guid, &request.database, &request.table)
         .await?;
     Ok(ok(
         "Discovered table approved",
-        json!({"database": database, "table": table, "value": outcome.value(), "changed": outcome.changed()}),
+        ApproveAnswer {
+            database: request.database,
+            table: request.table,
+            value: outcome.value(),
+            changed: outcome.changed(),
+        },
     ))
 }

@@ -1,6 +1,6 @@
 //! `/api/tokens` (auth): allocation tokens per system code.
 
-use serde_json::json;
+use kxy_id::wire::admin::{CreateTokenRequest, CreatedToken, RevokeAnswer};
 
 use crate::error::{ApiError, ApiResult};
 use crate::response::ok;
@@ -10,14 +10,21 @@ use crate::validate::Fields;
 /// `POST /api/tokens` with `{"system_code"}`: the token, shown this once.
 pub(crate) async fn create(state: &AppState, body: &[u8]) -> ApiResult {
     let mut f = Fields::parse(body)?;
-    let system_code = f.string("system_code", 1, 100);
+    let request = CreateTokenRequest {
+        system_code: f.string("system_code", 1, 100),
+    };
     f.finish()?;
     // The system code must make valid keys.
-    kxy_id::SegmentKey::new(&system_code, "x", "x", "x")?;
-    let (record, token) = state.tokens.create(&system_code).await?;
+    kxy_id::SegmentKey::new(&request.system_code, "x", "x", "x")?;
+    let (record, token) = state.tokens.create(&request.system_code).await?;
     Ok(ok(
         "Allocation token created; it is shown only this once",
-        json!({"id": record.id, "system_code": record.system_code, "created_at": record.created_at, "token": token}),
+        CreatedToken {
+            id: record.id,
+            system_code: record.system_code,
+            created_at: record.created_at,
+            token,
+        },
     ))
 }
 
@@ -36,6 +43,9 @@ pub(crate) async fn revoke(state: &AppState, id: &str) -> ApiResult {
     }
     Ok(ok(
         "Allocation token revoked",
-        json!({"revoked": true, "id": id}),
+        RevokeAnswer {
+            revoked: true,
+            id: id.to_owned(),
+        },
     ))
 }

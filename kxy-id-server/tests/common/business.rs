@@ -34,10 +34,29 @@ pub async fn mysql_fixture(db: &TestDatabase) {
 /// `POST /api/database/add` for system `Shop` and the MariaDB test database `db`, with the
 /// account of the server URL.
 pub fn db_request(db: &TestDatabase) -> Value {
-    let url = db.server_url.trim_start_matches("mysql://");
-    let (userinfo, host) = url.rsplit_once('@').unwrap_or(("root", url));
-    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    json!({"system_code": "Shop", "db_type": "mysql", "db_address": host.trim_end_matches('/'), "db_user": user, "db_password": password, "db_name": db.name})
+    let account = Account::of(db);
+    json!({"system_code": "Shop", "db_type": "mysql", "db_address": account.address, "db_user": account.user, "db_password": account.password, "db_name": db.name})
+}
+
+/// How the server reaches a test database: the address, user and password of its server URL
+/// (`mysql://root@127.0.0.1:3306`, `postgres://postgres@127.0.0.1:5432/postgres`).
+pub struct Account {
+    pub address: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl Account {
+    pub fn of(db: &TestDatabase) -> Account {
+        let url = db.server_url.split_once("://").map_or("", |(_, rest)| rest);
+        let (userinfo, host) = url.rsplit_once('@').unwrap_or(("root", url));
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        Account {
+            address: host.split(['/', '?']).next().unwrap_or(host).to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+        }
+    }
 }
 
 /// Whether some entry of the JSON array `list` has `field` equal to `value`.

@@ -1,6 +1,6 @@
 //! Custom counters (keys that are no table's primary key) and counter listing.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::IdService;
 use crate::allocator::Counter;
@@ -8,11 +8,12 @@ use crate::error::{Error, Result};
 use crate::key::SegmentKey;
 
 /// A custom sequence created by [`IdService::add_custom_counter`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CustomCounter {
     /// The key created.
     pub segment_key: String,
     /// Its starting value.
+    #[serde(deserialize_with = "crate::wire::deserialize_integer")]
     pub initial_value: i64,
 }
 

@@ -31,6 +31,7 @@ pub struct DiscoveredTable {
     /// The primary key column (real name).
     pub primary_key: String,
     /// The table's `MAX(pk)` when it was scanned (at least 0).
+    #[serde(deserialize_with = "crate::wire::deserialize_integer")]
     pub max_id: i64,
 }
 

@@ -5,7 +5,7 @@
 //! table's `MAX(pk)` (IDs handed out but not inserted yet) is left as it is, so
 //! re-initializing never hands an ID out twice.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::IdService;
 use super::scan::{Scanned, scan};
@@ -15,7 +15,7 @@ use crate::connector::DbConnector;
 use crate::error::{Error, Result};
 
 /// The result of [`IdService::initialize`]: the old service's fields plus the full report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InitializeResult {
     /// How many keys now have a counter at least at their table's `MAX(pk)` (`segments.len()`).
     pub initialized_count: usize,
@@ -27,7 +27,7 @@ pub struct InitializeResult {
 }
 
 /// What initialize ([`IdService::initialize`]) did, table by table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InitReport {
     /// Counters created or raised to the table's `MAX(pk)`.
     pub set: Vec<SeededKey>,
@@ -52,27 +52,30 @@ impl InitReport {
 }
 
 /// A counter initialize created or raised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeededKey {
     /// The segment key.
     pub key: String,
     /// The value stored (the table's `MAX(pk)`, at least 0).
+    #[serde(deserialize_with = "crate::wire::deserialize_integer")]
     pub value: i64,
 }
 
 /// A counter that was already ahead of its table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AheadKey {
     /// The segment key.
     pub key: String,
     /// The counter's value, left as it was.
+    #[serde(deserialize_with = "crate::wire::deserialize_integer")]
     pub current: i64,
     /// The table's `MAX(pk)`.
+    #[serde(deserialize_with = "crate::wire::deserialize_integer")]
     pub max_id: i64,
 }
 
 /// A table that was not seeded because of its primary key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedTable {
     /// The database (real name).
     pub database: String,
@@ -83,7 +86,7 @@ pub struct SkippedTable {
 }
 
 /// A table (or, with an empty `table`, a whole database) that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableError {
     /// The database (real name).
     pub database: String,
