@@ -65,7 +65,6 @@ log "starting the installed binary as kxy-id on 127.0.0.1:$port"
 server_log=$(mktemp)
 "${installed[@]}" 2>"$server_log" &
 pid=$!
-test "$(ps -o user= -p "$pid")" = kxy-id
 base=http://127.0.0.1:$port
 for _ in $(seq 1 100); do
   if curl -fsS "$base/health" >/dev/null 2>&1; then break; fi
@@ -73,7 +72,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-log "health"
+log "health (the answering process runs as kxy-id)"
+test "$(stat -c %U "/proc/$pid")" = kxy-id
 health=$(curl -fsS "$base/health")
 echo "$health"
 grep -q '"status":"healthy"' <<<"$health"
@@ -105,6 +105,9 @@ rm -f "$server_log"
 
 log "purging"
 dpkg --purge kxy-id-server
-! getent passwd kxy-id >/dev/null
+if getent passwd kxy-id >/dev/null; then
+  echo "deb-smoke: purging left user kxy-id behind" >&2
+  exit 1
+fi
 test ! -e /usr/bin/kxy-id-server
 log "ok"
