@@ -24,6 +24,29 @@ use crate::source::SegmentSource;
 ///
 /// Dropping the factory drops its references; a generator still held elsewhere keeps working
 /// (and keeps the background thread) until it is dropped too.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use kxy_id::{MemoryAllocator, SegmentAllocator, SegmentKey};
+/// use kxy_id_client::{AllocatorSource, IdGeneratorFactory};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = Arc::new(MemoryAllocator::new());
+/// let runtime = tokio::runtime::Runtime::new()?;
+/// for table in ["t_order", "t_refund"] {
+///     runtime.block_on(store.raise_to(&SegmentKey::new("shop", "orders", table, "id")?, 0))?;
+/// }
+/// let factory = IdGeneratorFactory::new(Arc::new(AllocatorSource::new(store)), "shop", "orders")?;
+/// let orders = factory.generator("t_order", "id")?;
+/// assert!(Arc::ptr_eq(&orders, &factory.generator("T_ORDER", "ID")?));
+/// let (a, b) = (orders.next_id()?, orders.next_id()?);
+/// assert!(b > a);
+/// assert!(factory.next_id("t_refund", "id")? >= 1);
+/// # Ok(())
+/// # }
+/// ```
 pub struct IdGeneratorFactory {
     /// What every generator is made from.
     settings: Settings,

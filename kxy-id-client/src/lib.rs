@@ -38,14 +38,16 @@
 //!
 //! # Example: embedded, over an SQLite file
 //!
-//! ```no_run
+//! ```
 //! use std::sync::Arc;
 //! use kxy_id::{SegmentAllocator, SqliteAllocator, SegmentKey};
 //! use kxy_id_client::{AllocatorSource, IdGeneratorFactory};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("ids.db");
 //! let store = tokio::runtime::Runtime::new()?.block_on(async {
-//!     let store = SqliteAllocator::open("ids.db").await?;
+//!     let store = SqliteAllocator::open(path).await?;
 //!     // Seed the counter from the table's MAX(id) once; raise_to never lowers it.
 //!     store.raise_to(&SegmentKey::new("shop", "orders", "t_order", "id")?, 0).await?;
 //!     Ok::<_, kxy_id::Error>(store)

@@ -3,6 +3,7 @@
 //! answer carries.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, header};
@@ -47,6 +48,9 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
 
 /// Routes one request.
 async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) -> Response<Body> {
+    // Latency is measured from here, before the body is read: a slow upload is part of what
+    // the client waits for.
+    let started = Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let query = parts.uri.query();
@@ -57,7 +61,9 @@ async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) 
         match read_body(body, state.body_timeout).await {
             Ok(b) => b,
             Err(e) => {
-                state.metrics.request(Route::Body, e.outcome());
+                state
+                    .metrics
+                    .request(Route::Body, e.outcome(), started.elapsed());
                 return e.into_response();
             }
         }
@@ -166,11 +172,11 @@ async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) 
     };
     match result {
         Ok(response) => {
-            state.metrics.request(route, "ok");
+            state.metrics.request(route, "ok", started.elapsed());
             response
         }
         Err(e) => {
-            state.metrics.request(route, e.outcome());
+            state.metrics.request(route, e.outcome(), started.elapsed());
             e.into_response()
         }
     }

@@ -98,7 +98,7 @@ async fn without_a_durable_store_a_wiped_redis_is_refused_until_recovered() {
     let body = first_answer(&server).await;
     assert_eq!(body["code"], 503, "{body}");
     assert!(body["msg"].as_str().unwrap().contains("recover"), "{body}");
-    assert_counted(&server, r#"route="allocate",outcome="data_loss"} "#).await;
+    assert_counted(&server, r#"route="allocate",outcome="data_loss"} 1"#).await;
 
     // The admin account went with Redis, but this host remembers one existed.
     let (_, check) = server.call("GET", "/api/auth/check-init", None, None).await;

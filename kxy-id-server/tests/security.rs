@@ -545,8 +545,11 @@ async fn the_ids_metric_saturates_and_purge_segments_must_be_a_boolean() {
     server
         .state
         .metrics
-        .allocated(u64::MAX - 1, std::time::Duration::ZERO);
-    server.state.metrics.allocated(5, std::time::Duration::ZERO);
+        .allocated(u64::MAX - 1, 1, std::time::Duration::ZERO);
+    server
+        .state
+        .metrics
+        .allocated(5, 2, std::time::Duration::ZERO);
     assert!(
         server
             .state

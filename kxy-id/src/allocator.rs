@@ -69,6 +69,27 @@ pub struct Counter {
 /// Allocating for a key without a counter is [`Error::KeyNotFound`](crate::Error::KeyNotFound):
 /// seeding a counter from a business table is the caller's decision, never a side
 /// effect of allocation.
+///
+/// # Example: an SQLite file
+///
+/// ```
+/// # #[cfg(feature = "sqlite")]
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use kxy_id::{Error, SegmentAllocator, SegmentKey, SqliteAllocator};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = SqliteAllocator::open(dir.path().join("ids.db")).await?;
+/// let key = SegmentKey::new("shop", "orders", "t_order", "id")?;
+/// // No counter yet: allocation refuses rather than guess where IDs start.
+/// assert!(matches!(store.allocate(&key, 10).await, Err(Error::KeyNotFound { .. })));
+/// store.raise_to(&key, 1_000).await?; // MAX(id) of the table
+/// let segment = store.allocate(&key, 10).await?;
+/// assert_eq!((segment.start, segment.end), (1_001, 1_010));
+/// store.raise_to(&key, 5).await?; // never lowers
+/// assert_eq!(store.get(&key).await?, Some(1_010));
+/// # Ok::<(), Error>(())
+/// # }).unwrap();
+/// ```
 #[async_trait]
 pub trait SegmentAllocator: Send + Sync + std::fmt::Debug {
     /// A short name of the backend (`memory`, `sqlite`, `redis`, `mysql`, `postgres`), for logs and metrics.

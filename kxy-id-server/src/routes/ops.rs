@@ -4,6 +4,7 @@ use http::StatusCode;
 use serde_json::json;
 
 use crate::error::ApiResult;
+use crate::metrics::StoreProbe;
 use crate::response::{json_response, static_response};
 use crate::state::AppState;
 
@@ -19,12 +20,13 @@ pub(crate) async fn health(state: &AppState) -> ApiResult {
     ))
 }
 
-/// `GET /metrics`
+/// `GET /metrics`, with a probe of the store (two reads) at each scrape.
 pub(crate) async fn metrics(state: &AppState) -> ApiResult {
+    let probe = StoreProbe::run(&state.service).await;
     Ok(static_response(
         StatusCode::OK,
-        "text/plain; version=0.0.4",
-        state.metrics.render(),
+        "text/plain; version=0.0.4; charset=utf-8",
+        state.metrics.render_with(Some(probe)),
     ))
 }
 

@@ -29,8 +29,15 @@ pub(crate) async fn allocate(
         .service
         .allocate(&key, request.segment_count)
         .await
-        .map_err(|e| as_written(e, &request))?;
-    state.metrics.allocated(segment.len(), started.elapsed());
+        .map_err(|e| {
+            if matches!(e, kxy_id::Error::Overflow { .. }) {
+                state.metrics.exhausted();
+            }
+            as_written(e, &request)
+        })?;
+    state
+        .metrics
+        .allocated(segment.len(), segment.end, started.elapsed());
     Ok(ok(
         format!("Allocated segment: {} to {}", segment.start, segment.end),
         segment,

@@ -2,12 +2,13 @@
 //!
 //! Shared by every test file (each is its own crate, so any one uses only part of this):
 //! `admin` has a method per admin endpoint, `business` the business databases the server
-//! reads, `webdriver` drives headless Chromium for `tests/ui.rs`.
+//! reads, `prometheus` a Prometheus process scraping a server, `webdriver` drives headless Chromium for `tests/ui.rs`.
 
 #![allow(dead_code, unreachable_pub)]
 
 pub mod admin;
 pub mod business;
+pub mod prometheus;
 pub mod python;
 pub mod raw_http;
 pub mod webdriver;

@@ -72,6 +72,29 @@ impl Default for ServiceOptions {
 }
 
 /// The ID service: counters, metadata and business-database connectors together.
+///
+/// # Example: embedded, over the memory store
+///
+/// ```
+/// # #[cfg(feature = "memory")]
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use kxy_id::{IdService, SecretBox, SegmentKey, ServiceOptions, store};
+///
+/// let store = store::open("memory://", &store::OpenOptions::default()).await?;
+/// let service = IdService::new(
+///     store.allocator.clone(),
+///     store.meta,
+///     SecretBox::new(&[7; 32]), // in production: SecretBox::from_text of a kept secret
+///     ServiceOptions::default(),
+/// );
+/// // A custom counter needs no business database; a table key would be seeded from one.
+/// let key = SegmentKey::new("shop", "orders", "t_order", "id")?;
+/// store.allocator.raise_to(&key, 99).await?;
+/// let segment = service.allocate(&key, 100).await?;
+/// assert_eq!((segment.start, segment.end), (100, 199));
+/// # Ok::<(), kxy_id::Error>(())
+/// # }).unwrap();
+/// ```
 pub struct IdService {
     /// Where counters live.
     allocator: Arc<dyn SegmentAllocator>,

@@ -120,8 +120,8 @@ impl Drop for RedisServer {
     }
 }
 
-/// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
+/// A loopback port nothing listens on right now (for any process a test starts).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
