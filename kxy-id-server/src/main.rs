@@ -1,6 +1,6 @@
 //! The `kxy-id-server` binary: reads the configuration and runs [`kxy_id_server::run`].
 
-use kxy_id_server::{Settings, open_state, run, run_command, spawn_scanner};
+use kxy_id_server::{Settings, Tls, open_state, run, run_command, run_tls, spawn_scanner};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -25,6 +25,14 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
+    // TLS files are checked before the store opens: a typo fails fast.
+    let tls = match settings.tls().and_then(|t| t.map(Tls::load).transpose()) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("kxy-id-server: TLS: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let state = match open_state(&settings).await {
         Ok(state) => state,
         Err(e) => {
@@ -43,18 +51,26 @@ async fn main() -> std::process::ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| settings.listen.clone());
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "kxy-id-server {} listening on http://{addr}",
+        "kxy-id-server {} listening on {scheme}://{addr}",
         env!("CARGO_PKG_VERSION")
     );
     println!("store: {}", kxy_id::redact_url(&settings.store_url()));
     println!("data directory: {}", settings.data_dir.display());
-    println!("API docs: http://{addr}/docs   health: http://{addr}/health");
-    println!("admin UI: http://{addr}/");
+    println!("API docs: {scheme}://{addr}/docs   health: {scheme}://{addr}/health");
+    println!("admin UI: {scheme}://{addr}/");
     let _scanner = settings
         .scan_every()
         .map(|every| spawn_scanner(state.clone(), every));
-    if let Err(e) = run(listener, state, shutdown_signal()).await {
+    let served = match tls {
+        Some(tls) => {
+            let _reloader = tls.spawn_reloader(settings.tls_reload_every());
+            run_tls(listener, state, tls, shutdown_signal()).await
+        }
+        None => run(listener, state, shutdown_signal()).await,
+    };
+    if let Err(e) = served {
         eprintln!("kxy-id-server: {e}");
         return std::process::ExitCode::FAILURE;
     }
