@@ -24,18 +24,18 @@ fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::InvalidConfig(format!("{}: {why}", path.display()))
 }
 
+/// The certificates of a PEM file, at least one.
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| invalid(path, e))?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| invalid(path, format!("not a PEM certificate file ({e})")))?;
-    if certs.is_empty() {
-        return Err(invalid(
+    let read: std::result::Result<Vec<_>, _> =
+        CertificateDer::pem_file_iter(path).and_then(Iterator::collect);
+    match read {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        Ok(_) => Err(invalid(
             path,
             "holds no PEM certificate (BEGIN CERTIFICATE)",
-        ));
+        )),
+        Err(e) => Err(invalid(path, format!("cannot read certificates: {e}"))),
     }
-    Ok(certs)
 }
 
 /// The roots: the CA file's, or the system's (the bundled Mozilla roots when the system
