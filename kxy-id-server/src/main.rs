@@ -51,6 +51,12 @@ async fn main() -> std::process::ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| settings.listen.clone());
+    // SIGHUP is handled before the address is printed: from then on it never stops the server.
+    let _reloader = tls
+        .as_ref()
+        .map(|tls| tls.spawn_reloader(settings.tls_reload_every()));
+    #[cfg(unix)]
+    let _hangups = tls.is_none().then(log_hangups);
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
         "kxy-id-server {} listening on {scheme}://{addr}",
@@ -64,10 +70,7 @@ async fn main() -> std::process::ExitCode {
         .scan_every()
         .map(|every| spawn_scanner(state.clone(), every));
     let served = match tls {
-        Some(tls) => {
-            let _reloader = tls.spawn_reloader(settings.tls_reload_every());
-            run_tls(listener, state, tls, shutdown_signal()).await
-        }
+        Some(tls) => run_tls(listener, state, tls, shutdown_signal()).await,
         None => run(listener, state, shutdown_signal()).await,
     };
     if let Err(e) = served {
@@ -76,6 +79,18 @@ async fn main() -> std::process::ExitCode {
     }
     println!("kxy-id-server stopped");
     std::process::ExitCode::SUCCESS
+}
+
+/// Without TLS there is nothing to reload: SIGHUP (`systemctl reload`) is logged instead of
+/// stopping the server, which is what it would do unhandled. Handled from the return on.
+#[cfg(unix)]
+fn log_hangups() -> Option<tokio::task::JoinHandle<()>> {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()?;
+    Some(tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: nothing to reload without TLS");
+        }
+    }))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

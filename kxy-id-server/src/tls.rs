@@ -105,10 +105,11 @@ impl Tls {
     /// the guard is dropped.
     pub fn spawn_reloader(self: &Arc<Self>, poll: Option<Duration>) -> ReloaderGuard {
         let tls = self.clone();
+        // Installed before this returns: a SIGHUP right after start reloads, never kills.
+        #[cfg(unix)]
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let task = tokio::spawn(async move {
-            #[cfg(unix)]
-            let mut hangup =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
             let mut ticker = poll.map(|every| {
                 let mut t = tokio::time::interval(every);
                 t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -385,3 +385,43 @@ impl Drop for KillOnDrop {
         unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
     }
 }
+
+/// Without TLS, SIGHUP (`systemctl reload`) is logged, and the server keeps serving.
+#[cfg(unix)]
+#[test]
+fn sighup_without_tls_does_not_stop_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kxy-id-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--scan-interval",
+            "0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("KXY_STORE")
+        .env_remove("REDIS_HOST")
+        .env_remove("KXY_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id());
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| Some(line.split("listening on http://").nth(1)?.trim().to_owned()))
+        .expect("the binary prints its address");
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGHUP) }, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP stopped the server"
+    );
+    let (status, _) = common::raw_http::call(&addr, "GET", "/health", None, None).unwrap();
+    assert_eq!(status, 200);
+    // Keep reading stdout so the server never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+}
