@@ -318,29 +318,27 @@ fn bad_tls_files_are_clear_errors_at_start() {
     assert!(err.contains("no PEM certificate"), "{err}");
 }
 
-/// The binary with TLS: rotation through SIGHUP, with the poll turned off.
+/// The binary with TLS from a config file: rotation through SIGHUP, with the poll turned off.
 #[cfg(unix)]
 #[tokio::test]
 async fn sighup_makes_the_binary_serve_the_new_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::new(dir.path(), "main");
     let files = ca.issue(dir.path(), "server", Use::Server);
-    let data = dir.path().join("data");
+    // The TLS settings come from a config file: the file reaches the server, not only
+    // `config check`.
+    let config = dir.path().join("kxy-id.toml");
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\ndata-dir = {:?}\nscan-interval = 0\nbcrypt-cost = 10\n\
+         tls-cert = {:?}\ntls-key = {:?}\ntls-reload-interval = 0\n",
+        dir.path().join("data"),
+        files.cert,
+        files.key
+    );
+    std::fs::write(&config, toml).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kxy-id-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--scan-interval",
-            "0",
-            "--bcrypt-cost",
-            "10",
-        ])
-        .args(["--tls-reload-interval", "0", "--data-dir"])
-        .arg(&data)
-        .arg("--tls-cert")
-        .arg(&files.cert)
-        .arg("--tls-key")
-        .arg(&files.key)
+        .arg("--config")
+        .arg(&config)
         .env_remove("KXY_STORE")
         .env_remove("REDIS_HOST")
         .env_remove("KXY_CONFIG")
