@@ -318,6 +318,67 @@ fn bad_tls_files_are_clear_errors_at_start() {
     assert!(err.contains("no PEM certificate"), "{err}");
 }
 
+/// The binary with `args`, killed on drop; stdout is read to the end by a thread (the server
+/// prints more after its address). Also returns the address it prints after `scheme://`.
+#[cfg(unix)]
+struct Binary {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+#[cfg(unix)]
+impl Binary {
+    fn start(args: &[&std::ffi::OsStr], scheme: &str) -> Binary {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kxy-id-server"))
+            .args(args)
+            .env_remove("KXY_STORE")
+            .env_remove("REDIS_HOST")
+            .env_remove("KXY_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let marker = format!("listening on {scheme}://");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if let Some(addr) = line.split(&marker).nth(1) {
+                    let _ = tx.send(addr.trim().parse::<SocketAddr>().unwrap());
+                }
+            }
+        });
+        // Built first, so that a binary that never prints its address is killed too.
+        let mut binary = Binary {
+            child,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        };
+        binary.addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the binary prints its address");
+        binary
+    }
+
+    fn hangup(&self) {
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) },
+            0
+        );
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The binary with TLS from a config file: rotation through SIGHUP, with the poll turned off.
 #[cfg(unix)]
 #[tokio::test]
@@ -336,52 +397,15 @@ async fn sighup_makes_the_binary_serve_the_new_certificate() {
         files.key
     );
     std::fs::write(&config, toml).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kxy-id-server"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("KXY_STORE")
-        .env_remove("REDIS_HOST")
-        .env_remove("KXY_CONFIG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = KillOnDrop(child.id());
-    // Read stdout to the end: the server prints more after its address.
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on https://").nth(1) {
-                let _ = tx.send(addr.trim().parse::<SocketAddr>().unwrap());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the binary prints its https address");
-    assert_eq!(served(addr, &ca.cert).await.unwrap(), files.der);
+    let mut binary = Binary::start(&["--config".as_ref(), config.as_os_str()], "https");
+    assert_eq!(served(binary.addr, &ca.cert).await.unwrap(), files.der);
     let next = ca.issue(dir.path(), "next", Use::Server);
     replace(&files, &next);
     // No poll: the old certificate stays until the signal.
-    assert_eq!(served(addr, &ca.cert).await.unwrap(), files.der);
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGHUP) }, 0);
-    wait_for_certificate(addr, &ca.cert, &next.der).await;
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "SIGHUP does not stop the server"
-    );
-    drop(guard);
-    let _ = child.wait();
-}
-
-/// Kills a process on drop, so a failing test leaves nothing running.
-struct KillOnDrop(u32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
-    }
+    assert_eq!(served(binary.addr, &ca.cert).await.unwrap(), files.der);
+    binary.hangup();
+    wait_for_certificate(binary.addr, &ca.cert, &next.der).await;
+    assert!(binary.running(), "SIGHUP does not stop the server");
 }
 
 /// Without TLS, SIGHUP (`systemctl reload`) is logged, and the server keeps serving.
@@ -389,37 +413,21 @@ impl Drop for KillOnDrop {
 #[test]
 fn sighup_without_tls_does_not_stop_the_binary() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kxy-id-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--scan-interval",
-            "0",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env_remove("KXY_STORE")
-        .env_remove("REDIS_HOST")
-        .env_remove("KXY_CONFIG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _guard = KillOnDrop(child.id());
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| Some(line.split("listening on http://").nth(1)?.trim().to_owned()))
-        .expect("the binary prints its address");
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGHUP) }, 0);
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--scan-interval",
+        "0",
+        "--data-dir",
+    ];
+    let mut args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    args.push(dir.path().as_os_str());
+    let mut binary = Binary::start(&args, "http");
+    binary.hangup();
+    // Unhandled, SIGHUP would have ended the process by now.
     std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "SIGHUP stopped the server"
-    );
+    assert!(binary.running(), "SIGHUP stopped the server");
+    let addr = binary.addr.to_string();
     let (status, _) = common::raw_http::call(&addr, "GET", "/health", None, None).unwrap();
     assert_eq!(status, 200);
-    // Keep reading stdout so the server never writes into a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
 }
