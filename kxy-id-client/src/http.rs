@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::Uri;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -19,18 +20,21 @@ use crate::envelope::answer_error;
 use crate::error::{Error, Result};
 use crate::failover::{Failover, ServerHealth};
 use crate::source::SegmentSource;
+use crate::tls::{TlsOptions, client_config, explain};
 
 /// Settings of an [`HttpSource`].
 ///
 /// | setting | default |
 /// |---|---|
-/// | base URLs | required, at least one (`http://host:port`, optionally with a path prefix) |
+/// | base URLs | required, at least one (`http://host:port` or `https://host:port`, optionally with a path prefix) |
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s |
 /// | [`request_timeout`](Self::request_timeout) | 5 s (per attempt: sending, waiting, reading the body) |
 /// | [`attempts`](Self::attempts) | 4 per fetch, over all base URLs |
 /// | [`retry_backoff`](Self::retry_backoff) | 50 ms .. 1 s, doubling, with jitter |
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s (keep-alive connections are reused) |
 /// | [`allocation_token`](Self::allocation_token) | none (sent as `Authorization: Bearer`) |
+/// | [`tls_ca_file`](Self::tls_ca_file) | none: `https://` URLs are checked against the system's roots |
+/// | [`tls_client_cert`](Self::tls_client_cert) | none (for servers that require client certificates) |
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// The servers, tried in turn.
@@ -49,6 +53,8 @@ pub struct HttpConfig {
     max_body_bytes: usize,
     /// The allocation token sent as `Authorization: Bearer ...`, if any.
     token: Option<Token>,
+    /// What `https://` URLs trust and present.
+    tls: TlsOptions,
 }
 
 /// An allocation token: never shown by `Debug`.
@@ -77,7 +83,27 @@ impl HttpConfig {
             pool_idle_timeout: Duration::from_secs(90),
             max_body_bytes: 64 * 1024,
             token: None,
+            tls: TlsOptions::default(),
         }
+    }
+
+    /// Trusts only the CAs in this PEM file for `https://` URLs, instead of the system's
+    /// roots (for a private CA). Read by [`HttpSource::new`].
+    pub fn tls_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.ca_file = Some(path.into());
+        self
+    }
+
+    /// Presents this client certificate chain (PEM, leaf first) and private key (PEM) to
+    /// `https://` servers that require one (`kxy-id-server --tls-client-ca`). Read by
+    /// [`HttpSource::new`].
+    pub fn tls_client_cert(
+        mut self,
+        cert: impl Into<std::path::PathBuf>,
+        key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.client_cert = Some((cert.into(), key.into()));
+        self
     }
 
     /// Sends `token` as `Authorization: Bearer <token>` with every allocation: an allocation
@@ -148,11 +174,14 @@ struct Endpoint {
 ///   400, 401, 404, 409, HTTP 422) are returned at once, as typed errors.
 /// * `start` and `end` are read as JSON numbers or decimal strings.
 ///
-/// Plain `http://` only: put a TLS-terminating proxy in front of the server for `https`.
+/// `https://` URLs are checked against the system's roots or
+/// [`tls_ca_file`](HttpConfig::tls_ca_file), with an optional client certificate
+/// ([`tls_client_cert`](HttpConfig::tls_client_cert)); a TLS failure says what went wrong in
+/// words (an unknown CA, an expired certificate, a server speaking plain HTTP).
 /// Requests must run inside a tokio runtime (the generator's background runtime does that).
 pub struct HttpSource {
     /// The shared connection pool.
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     /// The servers.
     endpoints: Arc<Vec<Endpoint>>,
     /// Their health: the order of attempts, cooldowns, checks.
@@ -176,8 +205,9 @@ impl std::fmt::Debug for HttpSource {
 impl HttpSource {
     /// A source for the servers and settings of `config`.
     ///
-    /// Errors: [`Error::InvalidConfig`] for no URL, a URL that is not `http://host[:port][/prefix]`,
-    /// zero attempts or timeouts.
+    /// Errors: [`Error::InvalidConfig`] for no URL, a URL that is not
+    /// `http[s]://host[:port][/prefix]`, zero attempts or timeouts, or TLS files that cannot be
+    /// read.
     pub fn new(config: HttpConfig) -> Result<HttpSource> {
         if config.base_urls.is_empty() {
             return Err(Error::InvalidConfig(
@@ -204,6 +234,16 @@ impl HttpSource {
         connector.set_connect_timeout(Some(config.connect_timeout));
         connector.set_nodelay(true);
         connector.set_keepalive(Some(Duration::from_secs(60)));
+        // The TLS layer below takes https:// URLs; plain ones pass through.
+        connector.enforce_http(false);
+        let https = endpoints
+            .iter()
+            .any(|e| e.uri.scheme_str() == Some("https"));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(client_config(&config.tls, https)?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_max_idle_per_host(8)
@@ -341,13 +381,9 @@ fn endpoint(base: &str) -> Result<Endpoint> {
     let bad = |why: &str| Error::InvalidConfig(format!("base URL {base:?} {why}"));
     let base_uri: Uri = base.parse().map_err(|_| bad("is not a URL"))?;
     match base_uri.scheme_str() {
-        Some("http") => {}
-        Some(_) => {
-            return Err(bad(
-                "must start with http:// (https needs a TLS-terminating proxy)",
-            ));
-        }
-        None => return Err(bad("needs a scheme (http://)")),
+        Some("http" | "https") => {}
+        Some(_) => return Err(bad("must start with http:// or https://")),
+        None => return Err(bad("needs a scheme (http:// or https://)")),
     }
     if base_uri.authority().is_none() {
         return Err(bad("needs a host"));
@@ -364,7 +400,8 @@ fn endpoint(base: &str) -> Result<Endpoint> {
     Ok(Endpoint { url, uri, health })
 }
 
-/// Describes a client error with its causes (hyper's own messages are terse).
+/// Describes a client error with its causes (hyper's own messages are terse), and what a
+/// TLS failure among them means.
 fn transport(url: &str, error: &hyper_util::client::legacy::Error) -> Error {
     let mut reason = error.to_string();
     let mut source = std::error::Error::source(error);
@@ -372,6 +409,9 @@ fn transport(url: &str, error: &hyper_util::client::legacy::Error) -> Error {
         reason.push_str(": ");
         reason.push_str(&cause.to_string());
         source = cause.source();
+    }
+    if let Some(meaning) = explain(error) {
+        reason = format!("TLS: {meaning} ({reason})");
     }
     Error::Transport {
         url: url.to_owned(),
@@ -393,9 +433,12 @@ mod tests {
             endpoint("http://ids.internal/prefix/").unwrap().url,
             "http://ids.internal/prefix/api/segment/allocate"
         );
+        assert_eq!(
+            endpoint("https://ids.internal").unwrap().url,
+            "https://ids.internal/api/segment/allocate"
+        );
         for bad in [
             "127.0.0.1:5801",
-            "https://ids.internal",
             "ftp://x",
             "http://",
             "not a url",

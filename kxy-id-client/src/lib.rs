@@ -21,7 +21,8 @@
 //!   any [`kxy_id::SegmentAllocator`]).
 //! - [`HttpSource`] with [`HttpConfig`] (`http`, feature `http`): a kxy-id server, failover and
 //!   retries, speaking [`kxy_id::wire`]; `envelope` turns the server's failures into [`Error`]s;
-//!   `failover` keeps each server's health ([`ServerHealth`]): order, cooldowns, checks.
+//!   `failover` keeps each server's health ([`ServerHealth`]): order, cooldowns, checks;
+//!   `tls` is HTTPS (system roots or a CA file, client certificates, TLS failures in words).
 //! - [`IdGeneratorFactory`] (`factory`): generators for many tables of one system and database.
 //! - `background`: the runtime thread that runs fetches for synchronous users.
 //! - [`Error`] (`error`): the one error type.
@@ -81,6 +82,8 @@ mod http;
 mod refill;
 mod shared;
 mod source;
+#[cfg(feature = "http")]
+mod tls;
 
 pub use block::IdBlock;
 pub use config::GeneratorConfig;

@@ -1,12 +1,12 @@
-//! The operator's commands besides serving: `recover`, `export`, `import`, `reopen-init`.
-//! Each opens the store the same settings name and does one thing.
+//! The operator's commands besides serving: `recover`, `export`, `import`, `reopen-init`
+//! (each opens the store the same settings name and does one thing) and `config check`.
 
 use std::io::Write;
 use std::time::Duration;
 
 use kxy_id::store::{self, OpenOptions, transfer};
 
-use crate::settings::{Command, Settings};
+use crate::settings::{Command, ConfigAction, Settings};
 
 /// Runs `command`; what to print on success.
 pub async fn run_command(settings: &Settings, command: &Command) -> Result<String, kxy_id::Error> {
@@ -54,6 +54,9 @@ pub async fn run_command(settings: &Settings, command: &Command) -> Result<Strin
         Command::Admin(_) => Err(kxy_id::Error::InvalidConfig(
             "admin commands run through kxy_id_server::run_admin".into(),
         )),
+        Command::Config {
+            action: ConfigAction::Check,
+        } => crate::config_file::check(settings),
         Command::ReopenInit => {
             let marker = settings.admin_marker();
             match std::fs::remove_file(&marker) {

@@ -6,7 +6,7 @@
 //! Every module, and what it holds:
 //!
 //! - this file: [`run`] serves HTTP on a listener until a shutdown future completes (the
-//!   binary and every test start the server through it); [`open_state`] builds the shared
+//!   binary and every test start the server through it), [`run_tls`] HTTPS; [`open_state`] builds the shared
 //!   [`AppState`] from [`Settings`] (stores, secrets, auth); [`spawn_scanner`] runs the
 //!   background table scanner, stopped when its guard is dropped.
 //! - `limits`: [`AllocationLimits`], IDs per request and per key and minute; `tokens`:
@@ -17,10 +17,13 @@
 //! - `data_dir`: the data directory's permissions (0700, files 0600).
 //! - `settings`: [`Settings`], the command line and environment, and the operator's
 //!   [`Command`]s; `commands`: [`run_command`] runs them (`recover`, `export`, `import`,
-//!   `reopen-init`).
+//!   `reopen-init`, `config check`); `config_file`: the TOML file of `--config`, every
+//!   option's value as a default under flags and environment.
 //! - [`cli`]: the admin CLI (`kxy-id-server admin ...`), the admin API over HTTP for scripts;
 //!   [`run_admin`] runs it.
 //! - `state`: [`AppState`], what every handler shares.
+//! - `tls`: [`Tls`], HTTPS for [`run_tls`]: PEM files reloaded on SIGHUP and on change, the
+//!   handshake, and a clear 400 for plain HTTP on the TLS port.
 //! - [`auth`]: the admin account, passwords (bcrypt, and the old service's DES) and tokens.
 //! - `router`: the route table, one `match` from method and path to a handler and its
 //!   [`Route`].
@@ -40,6 +43,7 @@ pub mod auth;
 mod brake;
 pub mod cli;
 mod commands;
+mod config_file;
 mod data_dir;
 mod error;
 mod hash_gate;
@@ -53,6 +57,7 @@ mod router;
 mod routes;
 mod settings;
 mod state;
+mod tls;
 mod tokens;
 mod ui;
 mod validate;
@@ -62,21 +67,23 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use kxy_id::{IdService, SecretBox, ServiceOptions};
 use tokio::net::TcpListener;
 
 pub use auth::{Auth, AuthSettings};
 pub use cli::run_admin;
 pub use commands::run_command;
+pub use config_file::LoadError;
 pub use error::ApiError;
 pub use limits::AllocationLimits;
 pub use metrics::Metrics;
 pub use route::Route;
-pub use settings::{Command, Settings};
+pub use settings::{Command, ConfigAction, Settings};
 pub use state::AppState;
+pub use tls::{ReloaderGuard, Tls, TlsSettings};
 pub use tokens::{AllocationTokens, TokenRecord};
 
 /// Serves HTTP on `listener` until `shutdown` completes, then lets open requests finish
@@ -84,6 +91,27 @@ pub use tokens::{AllocationTokens, TokenRecord};
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve(listener, state, None, shutdown).await
+}
+
+/// [`run`] over TLS: HTTPS with the certificate `tls` holds at each handshake (HTTP/2 too
+/// when its settings offer it).
+pub async fn run_tls(
+    listener: TcpListener,
+    state: AppState,
+    tls: Arc<Tls>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve(listener, state, Some(tls), shutdown).await
+}
+
+/// The accept loop of [`run`] and [`run_tls`].
+async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -101,19 +129,31 @@ pub async fn run(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let header_timeout = state.header_timeout;
+                let watcher = graceful.watcher();
                 let state = state.clone();
-                let service = service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(router::handle(state, req, Some(peer.ip())).await) }
-                });
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let result = match tls {
+                        None => serve_connection(TokioIo::new(stream), state, peer, false, watcher).await,
+                        Some(tls) => {
+                            // The handshake gets as long as the request head would.
+                            match tokio::time::timeout(state.header_timeout, tls.accept(stream)).await {
+                                Ok(Ok(stream)) => {
+                                    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                                    serve_connection(TokioIo::new(stream), state, peer, h2, watcher).await
+                                }
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    if let Err(e) = result {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                 });
@@ -127,6 +167,36 @@ pub async fn run(
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("closing connections still open after 10 s"),
     }
     Ok(())
+}
+
+/// Serves one connection with HTTP/1.1, or HTTP/2 when ALPN chose it.
+async fn serve_connection<I>(
+    io: TokioIo<I>,
+    state: AppState,
+    peer: std::net::SocketAddr,
+    h2: bool,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> hyper::Result<()>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let header_timeout = state.header_timeout;
+    let service = service_fn(move |req| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(router::handle(state, req, Some(peer.ip())).await) }
+    });
+    if h2 {
+        let conn = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .serve_connection(io, service);
+        watcher.watch(conn).await
+    } else {
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(io, service);
+        watcher.watch(conn).await
+    }
 }
 
 /// Opens the stores named by `settings` and builds the shared state.

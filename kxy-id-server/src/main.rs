@@ -1,6 +1,8 @@
 //! The `kxy-id-server` binary: reads the configuration and runs [`kxy_id_server::run`].
 
-use kxy_id_server::{Command, Settings, open_state, run, run_admin, run_command, spawn_scanner};
+use kxy_id_server::{
+    Command, Settings, Tls, open_state, run, run_admin, run_command, run_tls, spawn_scanner,
+};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -28,6 +30,14 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
+    // TLS files are checked before the store opens: a typo fails fast.
+    let tls = match settings.tls().and_then(|t| t.map(Tls::load).transpose()) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("kxy-id-server: TLS: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let state = match open_state(&settings).await {
         Ok(state) => state,
         Err(e) => {
@@ -46,23 +56,46 @@ async fn main() -> std::process::ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| settings.listen.clone());
+    // SIGHUP is handled before the address is printed: from then on it never stops the server.
+    let _reloader = tls
+        .as_ref()
+        .map(|tls| tls.spawn_reloader(settings.tls_reload_every()));
+    #[cfg(unix)]
+    let _hangups = tls.is_none().then(log_hangups);
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "kxy-id-server {} listening on http://{addr}",
+        "kxy-id-server {} listening on {scheme}://{addr}",
         env!("CARGO_PKG_VERSION")
     );
     println!("store: {}", kxy_id::redact_url(&settings.store_url()));
     println!("data directory: {}", settings.data_dir.display());
-    println!("API docs: http://{addr}/docs   health: http://{addr}/health");
-    println!("admin UI: http://{addr}/");
+    println!("API docs: {scheme}://{addr}/docs   health: {scheme}://{addr}/health");
+    println!("admin UI: {scheme}://{addr}/");
     let _scanner = settings
         .scan_every()
         .map(|every| spawn_scanner(state.clone(), every));
-    if let Err(e) = run(listener, state, shutdown_signal()).await {
+    let served = match tls {
+        Some(tls) => run_tls(listener, state, tls, shutdown_signal()).await,
+        None => run(listener, state, shutdown_signal()).await,
+    };
+    if let Err(e) = served {
         eprintln!("kxy-id-server: {e}");
         return std::process::ExitCode::FAILURE;
     }
     println!("kxy-id-server stopped");
     std::process::ExitCode::SUCCESS
+}
+
+/// Without TLS there is nothing to reload: SIGHUP (`systemctl reload`) is logged instead of
+/// stopping the server, which is what it would do unhandled. Handled from the return on.
+#[cfg(unix)]
+fn log_hangups() -> Option<tokio::task::JoinHandle<()>> {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()?;
+    Some(tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: nothing to reload without TLS");
+        }
+    }))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

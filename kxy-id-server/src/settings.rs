@@ -1,4 +1,5 @@
-//! Configuration from flags, environment variables and a `.env` file (flags win).
+//! Configuration from flags, environment variables, a `.env` file and a config file
+//! (`--config`, read by `config_file`): flags > environment (and `.env`) > file > defaults.
 //!
 //! The field docs are the `--help` text, written for a terminal rather than rustdoc.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
@@ -15,13 +16,20 @@ use crate::redact::{REDACTED, secret};
 /// With no configuration it listens on 0.0.0.0:5801 and keeps everything in an SQLite file
 /// under ./kxy-id-data. Every option can also come from the environment or a `.env` file in
 /// the working directory (the old service's names REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
-/// REDIS_DB, JWT_SECRET_KEY, JWT_ALGORITHM, JWT_EXPIRE_HOURS and DES_KEY keep working).
+/// REDIS_DB, JWT_SECRET_KEY, JWT_ALGORITHM, JWT_EXPIRE_HOURS and DES_KEY keep working), or
+/// from a TOML file given with --config: flags > environment > file > defaults.
 #[derive(Clone, Parser)]
 #[command(name = "kxy-id-server", version)]
 pub struct Settings {
     /// What to do; serving HTTP when none is given.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// A TOML file with a value for any option below, keyed by the option's name without the
+    /// leading dashes (`listen = "0.0.0.0:5801"`, `tls-cert = "/etc/kxy-id/cert.pem"`).
+    /// Flags and environment variables win over it. Check one with `config check`.
+    #[arg(long, env = "KXY_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
 
     /// Address to listen on.
     #[arg(long, env = "KXY_LISTEN", default_value = "0.0.0.0:5801")]
@@ -130,6 +138,32 @@ pub struct Settings {
     /// while (1 minute, doubling up to 15).
     #[arg(long, env = "KXY_LOGIN_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_attempts: u32,
+
+    /// Serve HTTPS with this certificate chain (PEM, leaf first; needs --tls-key). The files
+    /// are read again on SIGHUP and when they change, so certificates rotate without a restart.
+    #[arg(long, env = "KXY_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "KXY_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// With TLS: require client certificates signed by a CA in this PEM file (mutual TLS).
+    #[arg(long, env = "KXY_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// With TLS: offer HTTP/2 (ALPN h2) besides HTTP/1.1.
+    #[arg(long, env = "KXY_TLS_HTTP2", default_value_t = false)]
+    pub tls_http2: bool,
+
+    /// With TLS: seconds between checks whether the certificate files changed; 0 reloads on
+    /// SIGHUP only.
+    #[arg(long, env = "KXY_TLS_RELOAD_INTERVAL", default_value_t = 5)]
+    pub tls_reload_interval: u64,
+
+    /// Where each option's value came from, masked, for `config check` (set by `load`).
+    #[arg(skip)]
+    pub(crate) origins: Vec<crate::config_file::Origin>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -159,6 +193,12 @@ impl std::fmt::Debug for Settings {
             .field("max_ids_per_minute", &self.max_ids_per_minute)
             .field("require_allocation_tokens", &self.require_allocation_tokens)
             .field("login_attempts", &self.login_attempts)
+            .field("config", &self.config)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tls_client_ca", &self.tls_client_ca)
+            .field("tls_http2", &self.tls_http2)
+            .field("tls_reload_interval", &self.tls_reload_interval)
             .finish()
     }
 }
@@ -192,13 +232,67 @@ pub enum Command {
     /// CI: login, db, counters, config. Exit codes: 0 ok, 1 local failure, 2 usage, 3 auth
     /// refused, 4 not found, 5 conflict or invalid input, 6 server unreachable, 7 server error.
     Admin(Box<crate::cli::AdminArgs>),
+    /// The configuration file.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ConfigAction {
+    /// Check the file given with --config (unknown keys and bad values are errors) and print
+    /// the configuration in effect, with where each value came from and secrets masked.
+    Check,
 }
 
 impl Settings {
-    /// Reads `.env` (if present, without overriding the environment), then flags and environment.
+    /// Reads `.env` (if present, without overriding the environment), then flags, environment
+    /// and the config file. Exits with a message on bad input, as clap does.
     pub fn load() -> Settings {
         let _ = dotenvy::dotenv();
-        Settings::parse()
+        match Settings::try_load_from(std::env::args_os()) {
+            Ok(settings) => settings,
+            Err(crate::config_file::LoadError::Clap(e)) => e.exit(),
+            Err(e) => {
+                eprintln!("kxy-id-server: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    /// Flags `args` (the program name first), the environment and the config file they name
+    /// (`--config` or `KXY_CONFIG`): flags > environment > file > defaults.
+    pub fn try_load_from<I, T>(args: I) -> Result<Settings, crate::config_file::LoadError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        crate::config_file::load(args)
+    }
+
+    /// The TLS settings in effect, `None` without `--tls-cert`; an error when only one of
+    /// `--tls-cert` and `--tls-key` is set.
+    pub fn tls(&self) -> Result<Option<crate::TlsSettings>, kxy_id::Error> {
+        match (&self.tls_cert, &self.tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(crate::TlsSettings {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.tls_client_ca.clone(),
+                http2: self.tls_http2,
+            })),
+            _ => Err(kxy_id::Error::InvalidConfig(
+                "TLS needs both tls-cert and tls-key".to_owned(),
+            )),
+        }
+    }
+
+    /// The TLS reload poll interval, `None` when only SIGHUP reloads.
+    pub fn tls_reload_every(&self) -> Option<Duration> {
+        (self.tls_reload_interval > 0).then(|| Duration::from_secs(self.tls_reload_interval))
     }
 
     /// The store URL in effect.

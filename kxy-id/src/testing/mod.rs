@@ -19,6 +19,8 @@ pub mod connector;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 mod database;
 pub mod meta;
+#[cfg(feature = "test-util")]
+pub mod pki;
 pub mod redis_server;
 
 #[cfg(any(feature = "mysql", feature = "postgres"))]
