@@ -114,6 +114,26 @@ impl HttpConfig {
         self
     }
 
+    /// The connector an [`HttpSource`] of these settings uses: `http://` and `https://` with
+    /// the same trust (CA file or system roots), client certificate and connect timeout. For
+    /// other requests to the same servers (the server's admin CLI uses it).
+    ///
+    /// Errors: [`Error::InvalidConfig`] for TLS files that cannot be read.
+    pub fn connector(&self) -> Result<HttpsConnector<HttpConnector>> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(self.connect_timeout));
+        connector.set_nodelay(true);
+        connector.set_keepalive(Some(Duration::from_secs(60)));
+        // The TLS layer below takes https:// URLs; plain ones pass through.
+        connector.enforce_http(false);
+        let https = self.base_urls.iter().any(|u| u.starts_with("https://"));
+        Ok(hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(client_config(&self.tls, https)?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector))
+    }
+
     /// The limit on opening a TCP connection.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -230,20 +250,7 @@ impl HttpSource {
             .iter()
             .map(|base| endpoint(base))
             .collect::<Result<Vec<_>>>()?;
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
-        connector.set_keepalive(Some(Duration::from_secs(60)));
-        // The TLS layer below takes https:// URLs; plain ones pass through.
-        connector.enforce_http(false);
-        let https = endpoints
-            .iter()
-            .any(|e| e.uri.scheme_str() == Some("https"));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(client_config(&config.tls, https)?)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
+        let connector = config.connector()?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_max_idle_per_host(8)
@@ -400,22 +407,29 @@ fn endpoint(base: &str) -> Result<Endpoint> {
     Ok(Endpoint { url, uri, health })
 }
 
-/// Describes a client error with its causes (hyper's own messages are terse), and what a
-/// TLS failure among them means.
-fn transport(url: &str, error: &hyper_util::client::legacy::Error) -> Error {
+/// Why a request failed, in words: `error` with its causes (hyper's own messages are terse),
+/// led by what a TLS failure among them means ("the server's certificate is not signed by a
+/// CA this client trusts", ...). For other HTTP clients of kxy-id servers (the server's admin
+/// CLI uses it).
+pub fn failure_reason(error: &(dyn std::error::Error + 'static)) -> String {
     let mut reason = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(cause) = source {
         reason.push_str(": ");
         reason.push_str(&cause.to_string());
         source = cause.source();
     }
-    if let Some(meaning) = explain(error) {
-        reason = format!("TLS: {meaning} ({reason})");
+    match explain(error) {
+        Some(meaning) => format!("TLS: {meaning} ({reason})"),
+        None => reason,
     }
+}
+
+/// A transport error naming `url`.
+fn transport(url: &str, error: &hyper_util::client::legacy::Error) -> Error {
     Error::Transport {
         url: url.to_owned(),
-        reason,
+        reason: failure_reason(error),
     }
 }
 

@@ -93,5 +93,5 @@ pub use factory::{IdGeneratorFactory, IdGeneratorFactoryBuilder};
 pub use failover::ServerHealth;
 pub use generator::{IdGenerator, IdGeneratorBuilder, MAX_BLOCK, Snapshot};
 #[cfg(feature = "http")]
-pub use http::{HttpConfig, HttpSource};
+pub use http::{HttpConfig, HttpSource, failure_reason};
 pub use source::{AllocatorSource, SegmentSource};

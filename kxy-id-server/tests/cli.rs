@@ -509,3 +509,58 @@ async fn init_user_creates_the_admin_once() {
     cli.login().await;
     cli.ok(&["db", "list"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reaches_an_https_server_through_its_ca_file() {
+    use kxy_id::testing::pki::{TestCa, Use};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(dir.path(), "cli");
+    let issued = ca.issue(dir.path(), "server", Use::Server);
+    let tls = kxy_id_server::Tls::load(kxy_id_server::TlsSettings {
+        cert: issued.cert.clone(),
+        key: issued.key.clone(),
+        client_ca: None,
+        http2: false,
+    })
+    .expect("the TLS files load");
+    let state = kxy_id_server::open_state(&settings(&dir.path().join("data"), None))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = tokio::spawn(kxy_id_server::run_tls(
+        listener,
+        state,
+        tls,
+        std::future::pending(),
+    ));
+    let cli = Cli {
+        server: format!("https://localhost:{port}"),
+        home: tempfile::tempdir().unwrap(),
+    };
+    let ca_file = ca.cert.display().to_string();
+    let trusted = [
+        ("KXY_CA_FILE", ca_file.as_str()),
+        ("KXY_PASSWORD", "secret123"),
+    ];
+    // Without the CA, the system's roots do not know the server: a clear refusal.
+    let untrusted = cli
+        .run(&["init-user", "--user", "admin"], "", &trusted[1..])
+        .await
+        .expect(UNREACHABLE);
+    assert!(
+        untrusted.stderr.contains("not signed by a CA"),
+        "{}",
+        untrusted.stderr
+    );
+    cli.run(&["init-user", "--user", "admin"], "", &trusted)
+        .await
+        .expect(OK);
+    let login = ["login", "--user", "admin", "--password-stdin"];
+    cli.run(&login, "secret123\n", &trusted[..1])
+        .await
+        .expect(OK);
+    let listed = cli.run(&["db", "list", "--json"], "", &trusted[..1]).await;
+    assert_eq!(listed.expect(OK).json(), serde_json::json!([]));
+    served.abort();
+}

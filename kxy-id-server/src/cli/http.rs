@@ -1,16 +1,17 @@
 //! [`Api`]: the admin endpoints over HTTP with hyper-util's client, one request per call.
 //!
-//! The transport is chosen in one place, [`connector`]: plain HTTP today. Serving `https://`
-//! takes a TLS connector there (for example hyper-rustls' `HttpsConnector` wrapping the same
-//! `HttpConnector`) and the [`Connector`] alias changed to it; nothing else here depends on
-//! the transport.
+//! The transport is chosen in one place, [`connector`]: `kxy-id-client`'s, so that `http://`
+//! and `https://` servers are reached with the same trust rules (a CA file or the system's
+//! roots) and TLS failures read the same as in the client library.
 
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -20,8 +21,8 @@ use serde::de::DeserializeOwned;
 
 use super::exit::{CliError, Exit};
 
-/// The transport under the client (see the module docs for TLS).
-type Connector = HttpConnector;
+/// The transport under the client.
+type Connector = HttpsConnector<HttpConnector>;
 
 /// The largest answer read (a long counter list is far below it).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -59,29 +60,30 @@ fn base_url(server: &str) -> Result<String, CliError> {
     }
 }
 
-/// The connector for `base`: a usage error for a scheme the CLI cannot speak yet.
-fn connector(base: &str, timeout: Duration) -> Result<Connector, CliError> {
-    if base.starts_with("https://") {
-        return Err(CliError::new(
-            Exit::Usage,
-            format!(
-                "{base}: the admin CLI speaks plain HTTP only so far; reach the server \
-                 over http:// (on the host, or through a tunnel)"
-            ),
-        ));
+/// The connector for `base`: HTTP or HTTPS, trusting `ca_file` (else the system's roots);
+/// a local failure when the CA file cannot be read.
+fn connector(base: &str, timeout: Duration, ca_file: Option<&Path>) -> Result<Connector, CliError> {
+    let mut config = kxy_id_client::HttpConfig::new([base]).connect_timeout(timeout);
+    if let Some(ca) = ca_file {
+        config = config.tls_ca_file(ca);
     }
-    let mut http = HttpConnector::new();
-    http.set_connect_timeout(Some(timeout));
-    http.set_nodelay(true);
-    Ok(http)
+    config
+        .connector()
+        .map_err(|e| CliError::new(Exit::Local, e.to_string()))
 }
 
 impl Api {
     /// A client of the server at `server` (see [`base_url`]), without a token; `timeout`
-    /// bounds connecting and each whole request.
-    pub(crate) fn new(server: &str, timeout: Duration) -> Result<Api, CliError> {
+    /// bounds connecting and each whole request; `ca_file` is the CA an `https://` server's
+    /// certificate must come from (else the system's roots).
+    pub(crate) fn new(
+        server: &str,
+        timeout: Duration,
+        ca_file: Option<&Path>,
+    ) -> Result<Api, CliError> {
         let base = base_url(server)?;
-        let client = Client::builder(TokioExecutor::new()).build(connector(&base, timeout)?);
+        let client =
+            Client::builder(TokioExecutor::new()).build(connector(&base, timeout, ca_file)?);
         Ok(Api {
             base,
             token: None,
@@ -158,14 +160,7 @@ impl Api {
             .map_err(|e| CliError::new(Exit::Usage, format!("{url}: {e}")))?;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| {
-                // The sources say why (refused, unknown host, reset), the outer error only
-                // that the request failed.
-                let mut why = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    why = format!("{why}: {cause}");
-                    source = cause.source();
-                }
+                let why = kxy_id_client::failure_reason(&e);
                 CliError::new(Exit::Unreachable, format!("{url}: {why}"))
             })?;
             let status = response.status().as_u16();
@@ -199,7 +194,9 @@ mod tests {
         for bad in ["h:1", "ftp://h", "http://", ""] {
             assert_eq!(base_url(bad).unwrap_err().exit, Exit::Usage, "{bad}");
         }
-        let https = Api::new("https://h:1", Duration::from_secs(1)).unwrap_err();
-        assert_eq!(https.exit, Exit::Usage);
+        assert!(Api::new("https://h:1", Duration::from_secs(1), None).is_ok());
+        let missing = Path::new("/nonexistent/ca.pem");
+        let err = Api::new("https://h:1", Duration::from_secs(1), Some(missing)).unwrap_err();
+        assert_eq!(err.exit, Exit::Local, "{}", err.message);
     }
 }

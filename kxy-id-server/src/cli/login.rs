@@ -5,7 +5,6 @@ use kxy_id::wire::admin::{INIT_USER_PATH, InitUserAnswer, LOGIN_PATH, LoginAnswe
 use serde_json::json;
 
 use super::exit::{CliError, Exit};
-use super::http::Api;
 use super::output::{Output, print};
 use super::{Connection, input, token};
 
@@ -58,7 +57,7 @@ pub(crate) async fn init_user(
     args: &InitUserArgs,
 ) -> Result<(), CliError> {
     let request = credentials(&args.user, args.password_stdin)?;
-    let api = Api::new(&connection.server, connection.timeout())?;
+    let api = connection.anonymous()?;
     let created: InitUserAnswer = api.post(INIT_USER_PATH, Some(&request)).await?.data;
     let line = format!("created the admin {} on {}", created.username, api.base());
     print(connection.json, &created, Output::Line(line));
@@ -67,7 +66,7 @@ pub(crate) async fn init_user(
 
 pub(crate) async fn run(connection: &Connection, args: &LoginArgs) -> Result<(), CliError> {
     let request = credentials(&args.user, args.password_stdin)?;
-    let api = Api::new(&connection.server, connection.timeout())?;
+    let api = connection.anonymous()?;
     let login: LoginAnswer = api.post(LOGIN_PATH, Some(&request)).await?.data;
     if args.print {
         let data = json!({"username": login.username, "token": login.token});

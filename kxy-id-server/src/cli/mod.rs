@@ -72,6 +72,11 @@ pub struct Connection {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// The CA that an `https://` server's certificate must come from (PEM); default: the
+    /// system's trusted roots.
+    #[arg(long, env = "KXY_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
+
     /// Seconds to wait for connecting and for each answer.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub timeout: u64,
@@ -85,6 +90,7 @@ impl std::fmt::Debug for Connection {
             .field("token", &crate::redact::secret(&self.token))
             .field("token_file", &self.token_file)
             .field("json", &self.json)
+            .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -116,10 +122,15 @@ impl Connection {
         Duration::from_secs(self.timeout.max(1))
     }
 
+    /// A client of the server, without a token.
+    fn anonymous(&self) -> Result<Api, CliError> {
+        Api::new(&self.server, self.timeout(), self.ca_file.as_deref())
+    }
+
     /// The server's API with the admin's token: `--token` / `KXY_TOKEN`, else the one saved
     /// for this server; without either, an auth failure.
     fn api(&self) -> Result<Api, CliError> {
-        let api = Api::new(&self.server, self.timeout())?;
+        let api = self.anonymous()?;
         let base = api.base();
         let token = match self.token.clone().filter(|t| !t.is_empty()) {
             Some(token) => token,
