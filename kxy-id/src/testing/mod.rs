@@ -15,10 +15,12 @@
 //! database (or key prefix) and removes it at the end.
 
 pub mod allocator;
+pub mod certs;
 pub mod connector;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 mod database;
 pub mod meta;
+pub mod redis_cluster;
 pub mod redis_server;
 
 #[cfg(any(feature = "mysql", feature = "postgres"))]

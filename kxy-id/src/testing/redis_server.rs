@@ -17,6 +17,8 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     /// Persistence and other options, passed on every start.
     options: Vec<String>,
+    /// The TLS port, when started with [`start_tls`](Self::start_tls).
+    tls_port: Option<u16>,
 }
 
 impl RedisServer {
@@ -29,6 +31,7 @@ impl RedisServer {
             port: free_port(),
             dir,
             options: options.iter().map(|s| s.to_string()).collect(),
+            tls_port: None,
         };
         match server.spawn() {
             Ok(()) => Some(server),
@@ -37,6 +40,37 @@ impl RedisServer {
                 None
             }
         }
+    }
+
+    /// Starts `redis-server` with a TLS port beside the plain one, with the server
+    /// certificate of `certs`; clients must show a certificate `certs`' CA signed.
+    pub fn start_tls(certs: &super::certs::TestCerts) -> Option<RedisServer> {
+        let tls_port = free_port();
+        let file = |name: &str| certs.path(name).display().to_string();
+        let options = [
+            "--save".to_owned(),
+            String::new(),
+            "--tls-port".into(),
+            tls_port.to_string(),
+            "--tls-cert-file".into(),
+            file("server.pem"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.pem"),
+            "--tls-auth-clients".into(),
+            "yes".into(),
+        ];
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let mut server = Self::start(&options)?;
+        server.tls_port = Some(tls_port);
+        Some(server)
+    }
+
+    /// `rediss://127.0.0.1:TLS_PORT/` (after [`start_tls`](Self::start_tls)), without options.
+    pub fn tls_url(&self) -> String {
+        let port = self.tls_port.expect("started with start_tls");
+        format!("rediss://127.0.0.1:{port}/")
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {
@@ -72,6 +106,16 @@ impl RedisServer {
             .output()
             .expect("run redis-cli");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The plain loopback port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the process runs (not stopped by [`kill`](Self::kill)).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// `redis://127.0.0.1:PORT/`.
@@ -121,7 +165,7 @@ impl Drop for RedisServer {
 }
 
 /// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -3,7 +3,8 @@
 //! server on this store takes over the old service's Redis without a gap or a repeat.
 //!
 //! - `connection.rs`: [`RedisConnection`], which reconnects by itself and notices when Redis is
-//!   another process than before (restart, snapshot restore, failover).
+//!   another process than before (restart, snapshot restore, failover); one node is
+//!   `node.rs`, a Redis Cluster is `cluster.rs` (routing by `slot.rs`'s hash slots).
 //! - `guard.rs`: what keeps counters from repeating IDs when that happens (durable high-water
 //!   marks, or refusal until an operator recovers).
 //! - `allocator.rs`: the counters; the atomic steps are the Lua scripts `allocate.lua` and
@@ -12,17 +13,26 @@
 //!   incarnation (or refused), and `recover`.
 //! - `scan.rs`: every key under a prefix, for listing.
 //! - `meta.rs`: the metadata store over the same connection.
+//! - `tls.rs`: the TLS options of a `rediss://` URL (CA file, client certificate).
 //! - `durability.rs`: what the Redis's own persistence settings promise, for logs and `/health`.
 
 mod allocator;
 #[cfg(test)]
 mod allocator_tests;
+mod cluster;
+#[cfg(test)]
+mod cluster_tests;
 mod connection;
 mod durability;
 mod guard;
 mod meta;
+mod node;
 mod readiness;
 mod scan;
+mod slot;
+mod tls;
+#[cfg(test)]
+mod tls_tests;
 
 #[cfg(test)]
 mod loss_tests;

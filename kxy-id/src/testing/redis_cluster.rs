@@ -1,0 +1,164 @@
+//! [`RedisCluster`]: a real Redis Cluster of the test's own (3 masters, 3 replicas) on free
+//! loopback ports, made with `redis-cli --cluster create`, stopped on drop (also when the test
+//! panics).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::redis_server::{RedisServer, free_port};
+
+/// A running cluster; every node is a [`RedisServer`].
+#[derive(Debug)]
+pub struct RedisCluster {
+    /// The nodes; `redis-cli --cluster create` makes the first three masters.
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts 6 nodes (AOF with `appendfsync always`, a 1 s node timeout so that a failover
+    /// takes about two seconds) and joins them into 3 masters with one replica each. `None`
+    /// after a notice (a failure when services are required) when it cannot run here.
+    pub fn start() -> Option<RedisCluster> {
+        let mut nodes = Vec::new();
+        for _ in 0..6 {
+            let bus = free_port().to_string();
+            let node = RedisServer::start(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-port",
+                &bus,
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "1000",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                // Replicas sync at once (the default waits 5 s for more replicas to join).
+                "--repl-diskless-sync-delay",
+                "0",
+            ])?;
+            nodes.push(node);
+        }
+        let cluster = RedisCluster { nodes };
+        if let Err(e) = cluster.create() {
+            super::unreachable("redis cluster", "redis-cli --cluster create", e);
+            return None;
+        }
+        Some(cluster)
+    }
+
+    fn create(&self) -> std::io::Result<()> {
+        let addresses: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port()))
+            .collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .output()?;
+        if !out.status.success() {
+            return Err(std::io::Error::other(format!(
+                "redis-cli --cluster create: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )));
+        }
+        self.wait_ok(Duration::from_secs(20))?;
+        self.wait_replicas(Duration::from_secs(20))
+    }
+
+    /// Waits until every live replica's link to its master is up.
+    pub fn wait_replicas(&self, timeout: Duration) -> std::io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let synced = self.nodes.iter().filter(|n| n.is_running()).all(|n| {
+                let role = n.cli(&["ROLE"]);
+                let mut lines = role.lines();
+                match lines.next() {
+                    Some("slave") => lines.nth(2) == Some("connected"),
+                    _ => true,
+                }
+            });
+            if synced {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(std::io::Error::other(
+            "the replicas did not sync with their masters",
+        ))
+    }
+
+    /// Waits until every live node says `cluster_state:ok` and every slot has a master that
+    /// answers.
+    pub fn wait_ok(&self, timeout: Duration) -> std::io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let ok = self
+                .nodes
+                .iter()
+                .filter(|n| n.is_running())
+                .all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"));
+            if ok {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(std::io::Error::other(
+            "the cluster did not reach cluster_state:ok",
+        ))
+    }
+
+    /// `redis+cluster://` with every node as a seed.
+    pub fn url(&self) -> String {
+        let seeds: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port()))
+            .collect();
+        format!("redis+cluster://{}", seeds.join(","))
+    }
+
+    /// Waits until 3 live nodes are masters (after a master was killed: until its replica
+    /// took over) and the cluster is ok again.
+    pub fn wait_failover(&self, timeout: Duration) -> std::io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.masters().len() == 3 {
+                return self.wait_ok(deadline.saturating_duration_since(Instant::now()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(std::io::Error::other("no replica took over"))
+    }
+
+    /// The live master that holds the Redis key `key` now.
+    pub fn master_of(&self, key: &str) -> Option<usize> {
+        let slot = self
+            .nodes
+            .iter()
+            .find(|n| n.is_running())?
+            .cli(&["CLUSTER", "KEYSLOT", key]);
+        self.masters().into_iter().find(|&m| {
+            self.nodes[m]
+                .cli(&["CLUSTER", "COUNTKEYSINSLOT", slot.trim()])
+                .trim()
+                != "0"
+        })
+    }
+
+    /// The nodes that are masters now.
+    pub fn masters(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| {
+                self.nodes[i].is_running()
+                    && self.nodes[i].cli(&["ROLE"]).lines().next() == Some("master")
+            })
+            .collect()
+    }
+}
