@@ -1,4 +1,5 @@
-//! The operator's commands besides serving: `recover`, `export`, `import`, `reopen-init`.
+//! The operator's commands besides serving: `recover`, `export`, `import`, `migrate`,
+//! `reopen-init`.
 //! Each opens the store the same settings name and does one thing.
 
 use std::io::Write;
@@ -51,6 +52,7 @@ pub async fn run_command(settings: &Settings, command: &Command) -> Result<Strin
                 export.counters.len()
             ))
         }
+        Command::Migrate { from, to } => migrate(from, to, &options).await,
         Command::ReopenInit => {
             let marker = settings.admin_marker();
             match std::fs::remove_file(&marker) {
@@ -91,6 +93,43 @@ async fn recover(url: &str, options: &OpenOptions, margin: i64) -> Result<String
         "raised {} counters by {margin}; counters created from now on start above {margin}; \
          servers allocate again",
         raised.len()
+    ))
+}
+
+/// `migrate`: an export of `from` imported into `to` (metadata replaced, counters raised),
+/// then every counter checked in the target.
+async fn migrate(from: &str, to: &str, options: &OpenOptions) -> Result<String, kxy_id::Error> {
+    if from == to {
+        return Err(kxy_id::Error::InvalidConfig(
+            "--from and --to name the same store".into(),
+        ));
+    }
+    // The source is only read: no durable store, no reservation.
+    let plain = OpenOptions::default().connect_timeout(options.connect_timeout);
+    let source = store::open(from, &plain).await?;
+    let target = store::open(to, options).await?;
+    let export = transfer::export(source.allocator.as_ref(), source.meta.as_ref()).await?;
+    transfer::import(target.allocator.as_ref(), target.meta.as_ref(), &export).await?;
+    for counter in &export.counters {
+        let key = kxy_id::SegmentKey::parse(&counter.key)?;
+        let copied = target.allocator.get(&key).await?.unwrap_or(i64::MIN);
+        if copied < counter.value {
+            return Err(kxy_id::Error::DataLoss(format!(
+                "the counter of {key} is {copied} in {} but {} in {}",
+                kxy_id::redact_url(to),
+                counter.value,
+                kxy_id::redact_url(from)
+            )));
+        }
+    }
+    Ok(format!(
+        "copied {} values, {} sets and {} counters from {} to {}; counters were only raised. \
+         Point every server at the target before anything allocates from the source again.",
+        export.values.len(),
+        export.sets.len(),
+        export.counters.len(),
+        kxy_id::redact_url(from),
+        kxy_id::redact_url(to)
     ))
 }
 
