@@ -11,6 +11,7 @@
 //! | `sqlite://PATH` | [`SqliteAllocator`], [`SqliteMetaStore`] (the embedded default) | `sqlite` |
 //! | `redis://[:pw@]host:port/db`, `rediss://...?ca=PATH&cert=PATH&key=PATH` | [`RedisAllocator`], [`RedisMetaStore`] (the old service's layout) | `redis` |
 //! | `redis+cluster://[:pw@]h1:p1,h2:p2`, `rediss+cluster://...` (needs a durable store) | the same over a Redis Cluster (counters as `kxy:id:segment:{key}`) | `redis` |
+//! | `redis+sentinel://[:pw@]s1:26379,s2:26379/mymaster/db`, `rediss+sentinel://...` | the same on the master the sentinels name, followed across failovers | `redis` |
 //! | `mysql://user:pw@host:3306/db`, `mariadb://...` | [`MySqlAllocator`], [`MySqlMetaStore`] | `mysql` |
 //! | `postgres://user:pw@host:5432/db`, `postgresql://...` | [`PgAllocator`], [`PgMetaStore`] | `postgres` |
 //!
@@ -161,7 +162,12 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
     let scheme = scheme(url);
     let redis = matches!(
         scheme.as_str(),
-        "redis" | "rediss" | "redis+cluster" | "rediss+cluster"
+        "redis"
+            | "rediss"
+            | "redis+cluster"
+            | "rediss+cluster"
+            | "redis+sentinel"
+            | "rediss+sentinel"
     );
     if options.durable_store.is_some() && !redis {
         return Err(Error::InvalidConfig(format!(

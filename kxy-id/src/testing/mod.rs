@@ -21,6 +21,7 @@ pub mod connector;
 mod database;
 pub mod meta;
 pub mod redis_cluster;
+pub mod redis_sentinel;
 pub mod redis_server;
 
 #[cfg(any(feature = "mysql", feature = "postgres"))]

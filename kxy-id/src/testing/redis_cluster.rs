@@ -3,9 +3,9 @@
 //! panics).
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::redis_server::{RedisServer, free_port};
+use super::redis_server::{AOF_ALWAYS, RedisServer, free_port, loopback_hosts, wait_until};
 
 /// A running cluster; every node is a [`RedisServer`].
 #[derive(Debug)]
@@ -22,7 +22,8 @@ impl RedisCluster {
         let mut nodes = Vec::new();
         for _ in 0..6 {
             let bus = free_port().to_string();
-            let node = RedisServer::start(&[
+            let mut options = AOF_ALWAYS.to_vec();
+            options.extend([
                 "--cluster-enabled",
                 "yes",
                 "--cluster-port",
@@ -31,16 +32,11 @@ impl RedisCluster {
                 "nodes.conf",
                 "--cluster-node-timeout",
                 "1000",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
                 // Replicas sync at once (the default waits 5 s for more replicas to join).
                 "--repl-diskless-sync-delay",
                 "0",
-            ])?;
+            ]);
+            let node = RedisServer::start(&options)?;
             nodes.push(node);
         }
         let cluster = RedisCluster { nodes };
@@ -52,11 +48,8 @@ impl RedisCluster {
     }
 
     fn create(&self) -> std::io::Result<()> {
-        let addresses: Vec<String> = self
-            .nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port()))
-            .collect();
+        let hosts = loopback_hosts(self.nodes.iter().map(|n| n.port()));
+        let addresses: Vec<&str> = hosts.split(',').collect();
         let out = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addresses)
@@ -72,69 +65,43 @@ impl RedisCluster {
         self.wait_replicas(Duration::from_secs(20))
     }
 
+    /// Waits until every live node says `cluster_state:ok`.
+    pub fn wait_ok(&self, timeout: Duration) -> std::io::Result<()> {
+        wait_until(timeout, "cluster_state:ok on every node", || {
+            self.nodes
+                .iter()
+                .filter(|n| n.is_running())
+                .all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+        })
+    }
+
+    /// `redis+cluster://` with every node as a seed.
+    pub fn url(&self) -> String {
+        let hosts = loopback_hosts(self.nodes.iter().map(|n| n.port()));
+        format!("redis+cluster://{hosts}")
+    }
+
     /// Waits until every live replica's link to its master is up.
     pub fn wait_replicas(&self, timeout: Duration) -> std::io::Result<()> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            let synced = self.nodes.iter().filter(|n| n.is_running()).all(|n| {
+        wait_until(timeout, "every replica in sync", || {
+            self.nodes.iter().filter(|n| n.is_running()).all(|n| {
                 let role = n.cli(&["ROLE"]);
                 let mut lines = role.lines();
                 match lines.next() {
                     Some("slave") => lines.nth(2) == Some("connected"),
                     _ => true,
                 }
-            });
-            if synced {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(std::io::Error::other(
-            "the replicas did not sync with their masters",
-        ))
-    }
-
-    /// Waits until every live node says `cluster_state:ok` and every slot has a master that
-    /// answers.
-    pub fn wait_ok(&self, timeout: Duration) -> std::io::Result<()> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            let ok = self
-                .nodes
-                .iter()
-                .filter(|n| n.is_running())
-                .all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"));
-            if ok {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(std::io::Error::other(
-            "the cluster did not reach cluster_state:ok",
-        ))
-    }
-
-    /// `redis+cluster://` with every node as a seed.
-    pub fn url(&self) -> String {
-        let seeds: Vec<String> = self
-            .nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port()))
-            .collect();
-        format!("redis+cluster://{}", seeds.join(","))
+            })
+        })
     }
 
     /// Waits until 3 live nodes are masters (after a master was killed: until its replica
     /// took over) and the cluster is ok again.
     pub fn wait_failover(&self, timeout: Duration) -> std::io::Result<()> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if self.masters().len() == 3 {
-                return self.wait_ok(deadline.saturating_duration_since(Instant::now()));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(std::io::Error::other("no replica took over"))
+        wait_until(timeout, "a replica taking over", || {
+            self.masters().len() == 3
+        })?;
+        self.wait_ok(timeout)
     }
 
     /// The live master that holds the Redis key `key` now.

@@ -6,6 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Options for a Redis that loses nothing it acknowledged: AOF fsync'ed on every write, no
+/// snapshots.
+pub const AOF_ALWAYS: &[&str] = &[
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+    "--save",
+    "",
+];
+
 /// A `redis-server` the test owns.
 #[derive(Debug)]
 pub struct RedisServer {
@@ -162,6 +173,34 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Polls `ready` every 50 ms until it holds, or fails after `timeout` saying `what` did not
+/// happen.
+pub fn wait_until(
+    timeout: Duration,
+    what: &str,
+    mut ready: impl FnMut() -> bool,
+) -> std::io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(std::io::Error::other(format!(
+        "{what} did not happen within {timeout:?}"
+    )))
+}
+
+/// `127.0.0.1:p1,127.0.0.1:p2,...`: the host list of a several-node URL.
+pub fn loopback_hosts(ports: impl IntoIterator<Item = u16>) -> String {
+    let hosts: Vec<String> = ports
+        .into_iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    hosts.join(",")
 }
 
 /// A loopback port nothing listens on right now.

@@ -26,18 +26,13 @@ use std::time::{Duration, Instant};
 use super::connection::Checked;
 use super::node::NodeConnection;
 use super::slot::key_slot;
+use super::topology_url::TopologyUrl;
 use crate::error::{Error, Result};
 
 /// A Redis Cluster reached through its seed nodes.
 pub(crate) struct Cluster {
-    /// `redis` or `rediss`.
-    scheme: &'static str,
-    /// `user:password@` or empty, as the URL gave it.
-    userinfo: String,
-    /// `?ca=...` etc. or empty, passed on to every node.
-    query: String,
-    /// The seed addresses (`host:port`).
-    seeds: Vec<String>,
+    /// The URL (its hosts are the seeds).
+    url: TopologyUrl,
     /// The URL without its password, for messages.
     pub(crate) target: String,
     timeout: Duration,
@@ -67,50 +62,16 @@ impl Cluster {
     /// Parses `redis+cluster://[user:pw@]h1:p1,h2:p2[/][?ca=..]` (or `rediss+cluster://`) and
     /// reads the slot map from the first seed that answers.
     pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<Cluster> {
-        let target = crate::error::redact_url(url);
-        let bad = |why: &str| Error::InvalidConfig(format!("Redis Cluster URL {target}: {why}"));
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
-        let scheme = match scheme.to_ascii_lowercase().as_str() {
-            "redis+cluster" => "redis",
-            "rediss+cluster" => "rediss",
-            _ => return Err(bad("use redis+cluster:// or rediss+cluster://")),
-        };
-        let (authority, tail) = match rest.find(['/', '?']) {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        let (userinfo, hosts) = match authority.rsplit_once('@') {
-            Some((u, h)) => (format!("{u}@"), h),
-            None => (String::new(), authority),
-        };
-        let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
-        if !matches!(path, "" | "/" | "/0") {
-            return Err(bad("a cluster has only database 0"));
-        }
-        let seeds: Vec<String> = hosts
-            .split(',')
-            .filter(|h| !h.is_empty())
-            .map(|h| {
-                if h.contains(':') {
-                    h.to_owned()
-                } else {
-                    format!("{h}:6379")
-                }
-            })
-            .collect();
-        if seeds.is_empty() {
-            return Err(bad("name at least one seed node (host:port)"));
+        let url = TopologyUrl::parse(url, "cluster", 6379)?;
+        if !matches!(url.path.as_str(), "" | "0") {
+            return Err(Error::InvalidConfig(format!(
+                "Redis cluster URL {}: a cluster has only database 0",
+                url.target
+            )));
         }
         let cluster = Cluster {
-            scheme,
-            userinfo,
-            query: if query.is_empty() {
-                String::new()
-            } else {
-                format!("?{query}")
-            },
-            seeds,
-            target,
+            target: url.target.clone(),
+            url,
             timeout,
             slots: RwLock::new(Vec::new()),
             nodes: Mutex::new(HashMap::new()),
@@ -118,17 +79,8 @@ impl Cluster {
             stale: AtomicBool::new(true),
             refreshing: tokio::sync::Mutex::new(None),
         };
-        // Catches a bad TLS option before any network work.
-        super::tls::tls_options(&cluster.node_url(&cluster.seeds[0]))?;
         cluster.refresh().await?;
         Ok(cluster)
-    }
-
-    fn node_url(&self, address: &str) -> String {
-        format!(
-            "{}://{}{}/{}",
-            self.scheme, self.userinfo, address, self.query
-        )
     }
 
     /// The connection of the node at `address` (made when missing, not yet connected).
@@ -136,7 +88,7 @@ impl Cluster {
         if let Some(node) = self.lock_nodes().get(address) {
             return Ok(node.conn.clone());
         }
-        let conn = NodeConnection::node(&self.node_url(address), self.timeout)?;
+        let conn = NodeConnection::node(&self.url.node_url(address, 0), self.timeout)?;
         let mut nodes = self.lock_nodes();
         let node = nodes
             .entry(address.to_owned())
@@ -161,7 +113,7 @@ impl Cluster {
         }
         *last = Some(Instant::now());
         let mut candidates: Vec<String> = self.masters();
-        candidates.extend(self.seeds.iter().cloned());
+        candidates.extend(self.url.hosts.iter().cloned());
         candidates.dedup();
         let mut failure = String::from("no node answered");
         for address in candidates {

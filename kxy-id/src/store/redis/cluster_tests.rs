@@ -2,10 +2,10 @@
 //! ports): the conformance suites, keys spread over every master, and a master killed while
 //! allocators run: its replica takes over and no ID is handed out twice.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::failover_load::Load;
 use super::{RedisAllocator, RedisMetaStore};
 use crate::allocator::SegmentAllocator;
 use crate::key::SegmentKey;
@@ -72,35 +72,6 @@ async fn cluster_store_conforms_and_spreads_keys_over_every_master() {
     assert!(err.contains("needs --durable-store"), "{err}");
 }
 
-/// Inclusive ranges handed out, per key.
-type Handed = Arc<Mutex<Vec<(String, i64, i64)>>>;
-
-/// Allocates on `keys` in a loop until `stop`, recording every range; errors (the failover)
-/// are counted and retried.
-async fn load(
-    a: RedisAllocator,
-    keys: Vec<SegmentKey>,
-    handed: Handed,
-    stop: Arc<AtomicBool>,
-    errors: Arc<AtomicU64>,
-) {
-    let mut i = 0;
-    while !stop.load(Ordering::Relaxed) {
-        let key = &keys[i % keys.len()];
-        i += 1;
-        match a.allocate(key, 50).await {
-            Ok(s) => handed
-                .lock()
-                .unwrap()
-                .push((key.to_string(), s.start, s.end)),
-            Err(_) => {
-                errors.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_master_fails_over_to_its_replica_without_a_repeat() {
     let Some(mut cluster) = RedisCluster::start() else {
@@ -116,23 +87,12 @@ async fn a_killed_master_fails_over_to_its_replica_without_a_repeat() {
     for key in &keys {
         setup.raise_to(key, 0).await.unwrap();
     }
-    let handed: Handed = Arc::default();
-    let errors = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    // Two "servers", two tasks each.
-    for _ in 0..2 {
-        let a = allocator(&cluster, &marks).await;
-        for _ in 0..2 {
-            tasks.push(tokio::spawn(load(
-                a.clone(),
-                keys.clone(),
-                handed.clone(),
-                stop.clone(),
-                errors.clone(),
-            )));
-        }
-    }
+    // Two "servers" on one durable store.
+    let servers = [
+        allocator(&cluster, &marks).await,
+        allocator(&cluster, &marks).await,
+    ];
+    let load = Load::start(&servers, &keys);
     tokio::time::sleep(Duration::from_millis(700)).await;
 
     // kill -9 of the master that holds the first key; its replica takes over.
@@ -140,41 +100,10 @@ async fn a_killed_master_fails_over_to_its_replica_without_a_repeat() {
     let victim = cluster
         .master_of(&first)
         .expect("the master of the first key");
-    let before = handed.lock().unwrap().len();
+    let before = load.handed();
     cluster.nodes[victim].kill();
     cluster.wait_failover(Duration::from_secs(20)).unwrap();
-    // Load runs on until the promoted replica served the first key for a while.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-
-    let handed = handed.lock().unwrap().clone();
-    assert!(
-        handed.len() > before + 10,
-        "no allocations after the failover: {before} then {}",
-        handed.len()
-    );
-    let mut by_key: std::collections::HashMap<String, Vec<(i64, i64)>> = Default::default();
-    for (k, s, e) in &handed {
-        by_key.entry(k.clone()).or_default().push((*s, *e));
-    }
-    let mut repeated = 0;
-    for ranges in by_key.values_mut() {
-        ranges.sort_unstable();
-        for w in ranges.windows(2) {
-            if w[1].0 <= w[0].1 {
-                repeated += 1;
-            }
-        }
-    }
-    eprintln!(
-        "cluster failover: {} ranges, {repeated} overlapping, {} errors",
-        handed.len(),
-        errors.load(Ordering::Relaxed)
-    );
-    assert_eq!(repeated, 0, "ranges handed out twice");
+    load.finish_after_failover(before).await;
 
     // The first key was checked against its mark on the promoted replica: its marker names
     // the new master's identity, not the dead one's.

@@ -65,10 +65,14 @@ impl RedisConnection {
     /// - `redis://[:password@]host:port/db`, `rediss://...` for TLS with the options
     ///   `?ca=PATH&cert=PATH&key=PATH`;
     /// - `redis+cluster://[:password@]host1:port,host2:port` (seed nodes of a Redis Cluster),
-    ///   `rediss+cluster://...` with the same TLS options.
+    ///   `rediss+cluster://...` with the same TLS options;
+    /// - `redis+sentinel://[:password@]s1:26379,s2:26379/mymaster/db` (the sentinels of a
+    ///   master, followed across failovers), `rediss+sentinel://...` for a TLS master.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
         let kind = if is_cluster_url(url) {
             Kind::Cluster(Arc::new(Cluster::connect(url, timeout).await?))
+        } else if is_sentinel_url(url) {
+            Kind::Single(NodeConnection::sentinel(url, timeout).await?)
         } else {
             Kind::Single(NodeConnection::connect(url, timeout).await?)
         };
@@ -147,6 +151,14 @@ impl RedisConnection {
             }
         }
     }
+}
+
+/// Whether `url` names a Sentinel-managed Redis.
+fn is_sentinel_url(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(s, _)| {
+        let s = s.to_ascii_lowercase();
+        s == "redis+sentinel" || s == "rediss+sentinel"
+    })
 }
 
 /// Whether `url` names a Redis Cluster.

@@ -4,7 +4,9 @@
 //!
 //! - `connection.rs`: [`RedisConnection`], which reconnects by itself and notices when Redis is
 //!   another process than before (restart, snapshot restore, failover); one node is
-//!   `node.rs`, a Redis Cluster is `cluster.rs` (routing by `slot.rs`'s hash slots).
+//!   `node.rs` (at a fixed address, or wherever `sentinel.rs` finds the master), a Redis
+//!   Cluster is `cluster.rs` (routing by `slot.rs`'s hash slots; `topology_url.rs` parses
+//!   the URLs that name several nodes).
 //! - `guard.rs`: what keeps counters from repeating IDs when that happens (durable high-water
 //!   marks, or refusal until an operator recovers).
 //! - `allocator.rs`: the counters; the atomic steps are the Lua scripts `allocate.lua` and
@@ -29,13 +31,19 @@ mod meta;
 mod node;
 mod readiness;
 mod scan;
+mod sentinel;
 mod slot;
 mod tls;
 #[cfg(test)]
 mod tls_tests;
+mod topology_url;
 
 #[cfg(test)]
+mod failover_load;
+#[cfg(test)]
 mod loss_tests;
+#[cfg(test)]
+mod sentinel_tests;
 
 pub use allocator::{RedisAllocator, SEGMENT_KEY_PREFIX};
 pub use connection::{Incarnation, RedisConnection};

@@ -19,6 +19,7 @@ use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::connection::{Checked, Incarnation};
+use super::sentinel::Sentinel;
 use crate::error::{Error, Result};
 
 /// A reconnecting connection that checks the Redis incarnation on every (re)connect.
@@ -33,7 +34,9 @@ pub(crate) struct NodeConnection {
 
 struct Inner {
     /// How to connect.
-    client: redis::Client,
+    source: Source,
+    /// The connect timeout (also for asking sentinels).
+    timeout: Duration,
     /// The URL without its password, for messages.
     target: String,
     /// Connect and response timeouts.
@@ -52,6 +55,14 @@ struct Inner {
     incarnation: Mutex<Option<Incarnation>>,
     /// The database number of the URL.
     db: i64,
+}
+
+/// Where the node is.
+enum Source {
+    /// At the URL's address.
+    Fixed(redis::Client),
+    /// Wherever the sentinels say the master is, asked again on every connect.
+    Sentinel(Sentinel),
 }
 
 impl std::fmt::Debug for NodeConnection {
@@ -79,13 +90,41 @@ impl NodeConnection {
         Self::new(url, timeout, true)
     }
 
+    /// The master of a Sentinel-managed Redis (`redis+sentinel://...`), followed across
+    /// failovers; its identity is the node's `run_id` and replication ID.
+    pub(crate) async fn sentinel(url: &str, timeout: Duration) -> Result<Self> {
+        let sentinel = Sentinel::parse(url)?;
+        let (target, db) = (sentinel.target().to_owned(), sentinel.db());
+        let conn = Self::with_source(Source::Sentinel(sentinel), target, db, timeout, true);
+        conn.checked().await?;
+        Ok(conn)
+    }
+
     fn new(url: &str, timeout: Duration, replication_id: bool) -> Result<Self> {
         let target = crate::error::redact_url(url);
         let client = super::tls::client(url)?;
         let db = client.get_connection_info().redis_settings().db();
-        Ok(NodeConnection {
+        let source = Source::Fixed(client);
+        Ok(Self::with_source(
+            source,
+            target,
+            db,
+            timeout,
+            replication_id,
+        ))
+    }
+
+    fn with_source(
+        source: Source,
+        target: String,
+        db: i64,
+        timeout: Duration,
+        replication_id: bool,
+    ) -> Self {
+        NodeConnection {
             inner: Arc::new(Inner {
-                client,
+                source,
+                timeout,
                 target,
                 config: AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(timeout))
@@ -97,7 +136,7 @@ impl NodeConnection {
                 db,
                 replication_id,
             }),
-        })
+        }
     }
 
     /// The URL without its password.
@@ -195,9 +234,14 @@ impl NodeConnection {
 
     /// Opens a connection and reads `INFO server` on it.
     async fn connect_and_ask(&self) -> redis::RedisResult<(MultiplexedConnection, String)> {
-        let mut conn = self
-            .inner
-            .client
+        let client = match &self.inner.source {
+            Source::Fixed(client) => client.clone(),
+            Source::Sentinel(sentinel) => {
+                let url = sentinel.master_url(self.inner.timeout).await;
+                super::tls::client(&url.map_err(as_redis_error)?).map_err(as_redis_error)?
+            }
+        };
+        let mut conn = client
             .get_multiplexed_async_connection_with_config(&self.inner.config)
             .await?;
         // Cluster nodes also need the replication section (the default sections hold both).
@@ -206,6 +250,15 @@ impl NodeConnection {
             info.arg("server");
         }
         let info: String = info.query_async(&mut conn).await?;
+        if matches!(self.inner.source, Source::Sentinel(_))
+            && info_field(&info, "role") != Some("master")
+        {
+            // A sentinel can name the old master for a moment during a failover.
+            return Err(as_redis_error(Error::backend_msg(
+                "redis",
+                "the node the sentinels named is not a master (a failover is under way)",
+            )));
+        }
         Ok((conn, info))
     }
 
@@ -260,6 +313,12 @@ pub(crate) fn is_connection_error(e: &redis::RedisError) -> bool {
         || e.is_connection_dropped()
         || e.is_connection_refusal()
         || e.is_unrecoverable_error()
+        // A master turned replica (a failover while it lived): reconnect, which with
+        // Sentinel finds the new master.
+        || matches!(
+            e.kind(),
+            redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+        )
 }
 
 /// The value of `field` in an `INFO` answer (`field:value` lines).
