@@ -75,7 +75,13 @@ pub async fn run_command(settings: &Settings, command: &Command) -> Result<Strin
 
 /// `recover`: only for a Redis store (the others are durable per write).
 async fn recover(url: &str, options: &OpenOptions, margin: i64) -> Result<String, kxy_id::Error> {
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+    let scheme = url.split_once("://").map_or("", |(s, _)| s);
+    // A cluster is refused by `recover` itself (it needs one node); it always has marks.
+    if !(scheme.starts_with("redis+")
+        || scheme.starts_with("rediss+")
+        || scheme == "redis"
+        || scheme == "rediss")
+    {
         return Err(kxy_id::Error::InvalidConfig(format!(
             "recover applies to a Redis store; {} commits every allocation before answering",
             kxy_id::redact_url(url)

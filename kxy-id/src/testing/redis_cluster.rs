@@ -15,10 +15,17 @@ pub struct RedisCluster {
 }
 
 impl RedisCluster {
-    /// Starts 6 nodes (AOF with `appendfsync always`, a 1 s node timeout so that a failover
-    /// takes about two seconds) and joins them into 3 masters with one replica each. `None`
+    /// Starts 6 nodes (AOF with `appendfsync always`, a 5 s node timeout) and joins them into 3 masters with one replica each. `None`
     /// after a notice (a failure when services are required) when it cannot run here.
     pub fn start() -> Option<RedisCluster> {
+        Self::start_with_node_timeout(Duration::from_secs(5))
+    }
+
+    /// [`start`](Self::start) with a node timeout of `timeout` instead of 5 s: how long a
+    /// master may not answer before its replica takes over (short for failover tests; long
+    /// enough elsewhere that a busy machine does not fail a node over by accident).
+    pub fn start_with_node_timeout(timeout: Duration) -> Option<RedisCluster> {
+        let node_timeout = timeout.as_millis().to_string();
         let mut nodes = Vec::new();
         for _ in 0..6 {
             let bus = free_port().to_string();
@@ -31,7 +38,7 @@ impl RedisCluster {
                 "--cluster-config-file",
                 "nodes.conf",
                 "--cluster-node-timeout",
-                "1000",
+                &node_timeout,
                 // Replicas sync at once (the default waits 5 s for more replicas to join).
                 "--repl-diskless-sync-delay",
                 "0",

@@ -74,7 +74,7 @@ async fn cluster_store_conforms_and_spreads_keys_over_every_master() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_master_fails_over_to_its_replica_without_a_repeat() {
-    let Some(mut cluster) = RedisCluster::start() else {
+    let Some(mut cluster) = RedisCluster::start_with_node_timeout(Duration::from_secs(1)) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
