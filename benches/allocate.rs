@@ -3,15 +3,22 @@
 //! `cargo bench --bench allocate`. Redis, MariaDB and PostgreSQL come from
 //! `KXY_TEST_REDIS_URL`, `KXY_TEST_MYSQL_URL` and `KXY_TEST_POSTGRES_URL` (local defaults);
 //! a backend whose service is unreachable is skipped with a notice.
+//!
+//! The Redis topologies run on processes the bench starts (`redis-server` on free loopback
+//! ports, all with `appendfsync always`): one Redis and a Redis Cluster of 3 masters and 3
+//! replicas, both with durable marks in SQLite (as a cluster requires), the cluster also behind
+//! a reserving allocator (`--reserve`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kxy_id::testing::TestDatabase;
+use kxy_id::testing::redis_cluster::RedisCluster;
+use kxy_id::testing::redis_server::{AOF_ALWAYS, RedisServer};
 use kxy_id::{
-    MemoryAllocator, MySqlAllocator, PgAllocator, RedisAllocator, SegmentAllocator, SegmentKey,
-    SqliteAllocator,
+    MemoryAllocator, MySqlAllocator, PgAllocator, RedisAllocator, ReserveOptions,
+    ReservingAllocator, SegmentAllocator, SegmentKey, SqliteAllocator,
 };
 use tokio::runtime::Runtime;
 
@@ -32,6 +39,29 @@ fn bench_allocate(c: &mut Criterion) {
     backends.push(opened(&rt, "sqlite", sqlite));
     if let Some(url) = rt.block_on(kxy_id::testing::redis_url()) {
         backends.push(opened(&rt, "redis", RedisAllocator::connect(&url, timeout)));
+    }
+    // Kept alive until the end: the processes stop on drop.
+    let single = RedisServer::start(AOF_ALWAYS);
+    let cluster = RedisCluster::start();
+    let marks = |name: &str| -> Arc<dyn SegmentAllocator> {
+        let file = dir.path().join(format!("{name}-marks.db"));
+        Arc::new(rt.block_on(SqliteAllocator::open(file)).expect("marks"))
+    };
+    if let Some(redis) = &single {
+        let plain = rt.block_on(RedisAllocator::connect(&redis.url(), timeout));
+        let marked = plain
+            .expect("redis (AOF always)")
+            .with_marks(marks("single"));
+        backends.push(("redis AOF always + marks", Arc::new(marked)));
+    }
+    if let Some(cluster) = &cluster {
+        let connect = || {
+            let plain = rt.block_on(RedisAllocator::connect(&cluster.url(), timeout));
+            Arc::new(plain.expect("redis cluster").with_marks(marks("cluster")))
+        };
+        backends.push(("redis cluster + marks", connect()));
+        let reserving = ReservingAllocator::new(connect(), ReserveOptions::default());
+        backends.push(("redis cluster + marks, reserving", Arc::new(reserving)));
     }
     let mysql_db = rt.block_on(TestDatabase::mysql());
     if let Some(db) = &mysql_db {

@@ -1,5 +1,6 @@
-//! The operator's commands besides serving: `recover`, `export`, `import`, `reopen-init`
-//! (each opens the store the same settings name and does one thing) and `config check`.
+//! The operator's commands besides serving: `recover`, `export`, `import`, `migrate`,
+//! `reopen-init` (each opens the store the same settings name and does one thing) and
+//! `config check`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -57,6 +58,7 @@ pub async fn run_command(settings: &Settings, command: &Command) -> Result<Strin
         Command::Config {
             action: ConfigAction::Check,
         } => crate::config_file::check(settings),
+        Command::Migrate { from, to } => migrate(from, to, &options).await,
         Command::ReopenInit => {
             let marker = settings.admin_marker();
             match std::fs::remove_file(&marker) {
@@ -79,7 +81,13 @@ pub async fn run_command(settings: &Settings, command: &Command) -> Result<Strin
 
 /// `recover`: only for a Redis store (the others are durable per write).
 async fn recover(url: &str, options: &OpenOptions, margin: i64) -> Result<String, kxy_id::Error> {
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+    let scheme = url.split_once("://").map_or("", |(s, _)| s);
+    // A cluster is refused by `recover` itself (it needs one node); it always has marks.
+    if !(scheme.starts_with("redis+")
+        || scheme.starts_with("rediss+")
+        || scheme == "redis"
+        || scheme == "rediss")
+    {
         return Err(kxy_id::Error::InvalidConfig(format!(
             "recover applies to a Redis store; {} commits every allocation before answering",
             kxy_id::redact_url(url)
@@ -97,6 +105,43 @@ async fn recover(url: &str, options: &OpenOptions, margin: i64) -> Result<String
         "raised {} counters by {margin}; counters created from now on start above {margin}; \
          servers allocate again",
         raised.len()
+    ))
+}
+
+/// `migrate`: an export of `from` imported into `to` (metadata replaced, counters raised),
+/// then every counter checked in the target.
+async fn migrate(from: &str, to: &str, options: &OpenOptions) -> Result<String, kxy_id::Error> {
+    if from == to {
+        return Err(kxy_id::Error::InvalidConfig(
+            "--from and --to name the same store".into(),
+        ));
+    }
+    // The source is only read: no durable store, no reservation.
+    let plain = OpenOptions::default().connect_timeout(options.connect_timeout);
+    let source = store::open(from, &plain).await?;
+    let target = store::open(to, options).await?;
+    let export = transfer::export(source.allocator.as_ref(), source.meta.as_ref()).await?;
+    transfer::import(target.allocator.as_ref(), target.meta.as_ref(), &export).await?;
+    for counter in &export.counters {
+        let key = kxy_id::SegmentKey::parse(&counter.key)?;
+        let copied = target.allocator.get(&key).await?.unwrap_or(i64::MIN);
+        if copied < counter.value {
+            return Err(kxy_id::Error::DataLoss(format!(
+                "the counter of {key} is {copied} in {} but {} in {}",
+                kxy_id::redact_url(to),
+                counter.value,
+                kxy_id::redact_url(from)
+            )));
+        }
+    }
+    Ok(format!(
+        "copied {} values, {} sets and {} counters from {} to {}; counters were only raised. \
+         Point every server at the target before anything allocates from the source again.",
+        export.values.len(),
+        export.sets.len(),
+        export.counters.len(),
+        kxy_id::redact_url(from),
+        kxy_id::redact_url(to)
     ))
 }
 

@@ -225,6 +225,18 @@ pub enum Command {
         /// The file `export` wrote.
         file: PathBuf,
     },
+    /// Copy counters and metadata from one store into another (such as a single Redis, as the
+    /// old service leaves it, into a Redis Cluster): counters are only raised, never lowered,
+    /// so an ID handed out from the source is never handed out again from the target. Stop
+    /// whatever allocates from the source first. `--durable-store` applies to the target.
+    Migrate {
+        /// The store to copy from (any store URL).
+        #[arg(long)]
+        from: String,
+        /// The store to copy into (any store URL).
+        #[arg(long)]
+        to: String,
+    },
     /// Allow `init-user` again on this host after the store lost its admin account (removes
     /// the `admin-exists` record in the data directory).
     ReopenInit,

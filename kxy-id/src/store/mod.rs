@@ -9,7 +9,9 @@
 //! |---|---|---|
 //! | `memory://` | [`MemoryAllocator`], [`MemoryMetaStore`] (gone at exit) | `memory` |
 //! | `sqlite://PATH` | [`SqliteAllocator`], [`SqliteMetaStore`] (the embedded default) | `sqlite` |
-//! | `redis://[:pw@]host:port/db`, `rediss://...` | [`RedisAllocator`], [`RedisMetaStore`] (the old service's layout) | `redis` |
+//! | `redis://[:pw@]host:port/db`, `rediss://...?ca=PATH&cert=PATH&key=PATH` | [`RedisAllocator`], [`RedisMetaStore`] (the old service's layout) | `redis` |
+//! | `redis+cluster://[:pw@]h1:p1,h2:p2`, `rediss+cluster://...` (needs a durable store) | the same over a Redis Cluster (counters as `kxy:id:segment:{key}`) | `redis` |
+//! | `redis+sentinel://[:pw@]s1:26379,s2:26379/mymaster/db`, `rediss+sentinel://...` | the same on the master the sentinels name, followed across failovers | `redis` |
 //! | `mysql://user:pw@host:3306/db`, `mariadb://...` | [`MySqlAllocator`], [`MySqlMetaStore`] | `mysql` |
 //! | `postgres://user:pw@host:5432/db`, `postgresql://...` | [`PgAllocator`], [`PgMetaStore`] | `postgres` |
 //!
@@ -158,7 +160,16 @@ impl OpenOptions {
 /// ```
 pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
     let scheme = scheme(url);
-    if options.durable_store.is_some() && !matches!(scheme.as_str(), "redis" | "rediss") {
+    let redis = matches!(
+        scheme.as_str(),
+        "redis"
+            | "rediss"
+            | "redis+cluster"
+            | "rediss+cluster"
+            | "redis+sentinel"
+            | "rediss+sentinel"
+    );
+    if options.durable_store.is_some() && !redis {
         return Err(Error::InvalidConfig(format!(
             "a durable store only applies to a Redis store; {} is durable on its own",
             redact_url(url)
@@ -167,7 +178,7 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
     let store = match scheme.as_str() {
         "memory" => open_memory()?,
         "sqlite" => open_sqlite(&url["sqlite://".len()..]).await?,
-        "redis" | "rediss" => open_redis(url, options).await?,
+        _ if redis => open_redis(url, options).await?,
         "mysql" | "mariadb" => open_mysql(url, options.connect_timeout).await?,
         "postgres" | "postgresql" => open_postgres(url, options.connect_timeout).await?,
         _ => {
@@ -280,6 +291,14 @@ async fn open_redis(url: &str, options: &OpenOptions) -> Result<Store> {
     #[cfg(feature = "redis")]
     {
         let allocator = RedisAllocator::connect(url, options.connect_timeout).await?;
+        if allocator.connection().is_cluster() && options.durable_store.is_none() {
+            return Err(Error::InvalidConfig(format!(
+                "a Redis Cluster store ({}) needs --durable-store: a cluster fails over by \
+                 design, and only durable high-water marks let a promoted replica that lacks \
+                 the last increments continue without repeating an ID",
+                redact_url(url)
+            )));
+        }
         let durability = redis_durability(&allocator.connection()).await;
         match &options.durable_store {
             Some(durable) => {

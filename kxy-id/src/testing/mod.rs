@@ -15,12 +15,15 @@
 //! database (or key prefix) and removes it at the end.
 
 pub mod allocator;
+pub mod certs;
 pub mod connector;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 mod database;
 pub mod meta;
 #[cfg(feature = "test-util")]
 pub mod pki;
+pub mod redis_cluster;
+pub mod redis_sentinel;
 pub mod redis_server;
 
 #[cfg(any(feature = "mysql", feature = "postgres"))]

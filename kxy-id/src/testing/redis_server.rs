@@ -6,6 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Options for a Redis that loses nothing it acknowledged: AOF fsync'ed on every write, no
+/// snapshots.
+pub const AOF_ALWAYS: &[&str] = &[
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+    "--save",
+    "",
+];
+
 /// A `redis-server` the test owns.
 #[derive(Debug)]
 pub struct RedisServer {
@@ -17,6 +28,8 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     /// Persistence and other options, passed on every start.
     options: Vec<String>,
+    /// The TLS port, when started with [`start_tls`](Self::start_tls).
+    tls_port: Option<u16>,
 }
 
 impl RedisServer {
@@ -29,6 +42,7 @@ impl RedisServer {
             port: free_port(),
             dir,
             options: options.iter().map(|s| s.to_string()).collect(),
+            tls_port: None,
         };
         match server.spawn() {
             Ok(()) => Some(server),
@@ -37,6 +51,37 @@ impl RedisServer {
                 None
             }
         }
+    }
+
+    /// Starts `redis-server` with a TLS port beside the plain one, with the server
+    /// certificate of `certs`; clients must show a certificate `certs`' CA signed.
+    pub fn start_tls(certs: &super::certs::TestCerts) -> Option<RedisServer> {
+        let tls_port = free_port();
+        let file = |name: &str| certs.path(name).display().to_string();
+        let options = [
+            "--save".to_owned(),
+            String::new(),
+            "--tls-port".into(),
+            tls_port.to_string(),
+            "--tls-cert-file".into(),
+            file("server.pem"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.pem"),
+            "--tls-auth-clients".into(),
+            "yes".into(),
+        ];
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let mut server = Self::start(&options)?;
+        server.tls_port = Some(tls_port);
+        Some(server)
+    }
+
+    /// `rediss://127.0.0.1:TLS_PORT/` (after [`start_tls`](Self::start_tls)), without options.
+    pub fn tls_url(&self) -> String {
+        let port = self.tls_port.expect("started with start_tls");
+        format!("rediss://127.0.0.1:{port}/")
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {
@@ -72,6 +117,16 @@ impl RedisServer {
             .output()
             .expect("run redis-cli");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The plain loopback port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the process runs (not stopped by [`kill`](Self::kill)).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// `redis://127.0.0.1:PORT/`.
@@ -118,6 +173,34 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Polls `ready` every 50 ms until it holds, or fails after `timeout` saying `what` did not
+/// happen.
+pub fn wait_until(
+    timeout: Duration,
+    what: &str,
+    mut ready: impl FnMut() -> bool,
+) -> std::io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(std::io::Error::other(format!(
+        "{what} did not happen within {timeout:?}"
+    )))
+}
+
+/// `127.0.0.1:p1,127.0.0.1:p2,...`: the host list of a several-node URL.
+pub fn loopback_hosts(ports: impl IntoIterator<Item = u16>) -> String {
+    let hosts: Vec<String> = ports
+        .into_iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    hosts.join(",")
 }
 
 /// A loopback port nothing listens on right now (for any process a test starts).

@@ -131,8 +131,24 @@ impl RedisAllocator {
         self.conn.clone()
     }
 
-    pub(super) fn redis_key(key: &SegmentKey) -> String {
-        format!("{SEGMENT_KEY_PREFIX}{key}")
+    /// The Redis key of the counter of `key`. On a cluster the key name is a hash tag
+    /// (`kxy:id:segment:{...}`), so that the counter and its marker share a hash slot and one
+    /// script can touch both.
+    pub(super) fn redis_key(&self, key: &SegmentKey) -> String {
+        self.tagged(SEGMENT_KEY_PREFIX, key)
+    }
+
+    /// The Redis key of the marker beside the counter of `key`.
+    pub(super) fn marker_key(&self, key: &SegmentKey) -> String {
+        self.tagged(VERIFIED_PREFIX, key)
+    }
+
+    fn tagged(&self, prefix: &str, key: &SegmentKey) -> String {
+        if self.conn.is_cluster() {
+            format!("{prefix}{{{key}}}")
+        } else {
+            format!("{prefix}{key}")
+        }
     }
 
     pub(super) fn parse(key: &SegmentKey, raw: String) -> Result<i64> {
@@ -151,7 +167,7 @@ impl RedisAllocator {
     ) -> Result<Allocated> {
         let result: redis::RedisResult<redis::Value> = self
             .allocate
-            .key(Self::redis_key(key))
+            .key(self.redis_key(key))
             .arg(count)
             .arg(self.guard.seen(key))
             .invoke_async(conn)
@@ -189,7 +205,7 @@ impl RedisAllocator {
             }
             Err(e) if e.to_string().contains("not an integer") => {
                 let value: Option<String> = conn
-                    .get(Self::redis_key(key))
+                    .get(self.redis_key(key))
                     .await
                     .map_err(|e| self.conn.error(e))?;
                 Err(Error::CorruptCounter {
@@ -210,7 +226,7 @@ impl RedisAllocator {
     ) -> Result<RaiseOutcome> {
         let (status, raw): (String, String) = self
             .raise
-            .key(Self::redis_key(key))
+            .key(self.redis_key(key))
             .arg(value)
             .invoke_async(conn)
             .await
@@ -241,7 +257,7 @@ impl SegmentAllocator for RedisAllocator {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let (mut conn, _) = self.ready(key).await?;
+            let mut conn = self.ready(key).await?.conn;
             let end = match self.allocate_on(&mut conn, key, count).await {
                 Ok(Allocated::End(end)) => end,
                 Ok(Allocated::Missing) => {
@@ -272,7 +288,8 @@ impl SegmentAllocator for RedisAllocator {
     async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {
         check_value(value)?;
         // The mark first: a value that reached the table (MAX(pk)) must survive Redis.
-        let (mut conn, generation) = self.ready(key).await?;
+        let ready = self.ready(key).await?;
+        let mut conn = ready.conn.clone();
         let value = value.max(self.floor(&mut conn).await?);
         let Some(marks) = self.guard.marks() else {
             return self.raise_on(&mut conn, key, value).await;
@@ -280,23 +297,24 @@ impl SegmentAllocator for RedisAllocator {
         let mark = marks.raise_to(key, value).await?.value();
         let outcome = self.raise_on(&mut conn, key, value).await?;
         // The counter now exists in this process and is covered by its mark.
-        self.raise_to_mark(&mut conn, &self.run_id(generation)?, key, None)
+        self.raise_to_mark(&mut conn, &ready.run_id, key, None)
             .await?;
-        self.guard.verified(key, generation, Some(mark));
+        self.guard.verified(key, ready.generation, Some(mark));
         Ok(outcome)
     }
 
     async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
         check_value(value)?;
         // `ready` restores a counter that only its mark remembers, so `SET NX` below refuses it.
-        let (mut conn, generation) = self.ready(key).await?;
+        let ready = self.ready(key).await?;
+        let mut conn = ready.conn.clone();
         let value = value.max(self.floor(&mut conn).await?);
         let marks = self.guard.marks();
         if let Some(marks) = marks {
             marks.raise_to(key, value).await?;
         }
         let created: bool = redis::cmd("SET")
-            .arg(Self::redis_key(key))
+            .arg(self.redis_key(key))
             .arg(value)
             .arg("NX")
             .query_async::<Option<String>>(&mut conn)
@@ -306,7 +324,7 @@ impl SegmentAllocator for RedisAllocator {
         if created {
             if marks.is_some() {
                 // The counter now exists in this process and is covered by its mark.
-                self.raise_to_mark(&mut conn, &self.run_id(generation)?, key, None)
+                self.raise_to_mark(&mut conn, &ready.run_id, key, None)
                     .await?;
             }
             Ok(())
@@ -318,23 +336,30 @@ impl SegmentAllocator for RedisAllocator {
     }
 
     async fn get(&self, key: &SegmentKey) -> Result<Option<i64>> {
-        let (mut conn, _) = self.ready(key).await?;
+        let mut conn = self.ready(key).await?.conn;
         let raw: Option<String> = conn
-            .get(Self::redis_key(key))
+            .get(self.redis_key(key))
             .await
             .map_err(|e| self.conn.error(e))?;
         raw.map(|raw| Self::parse(key, raw)).transpose()
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<Counter>> {
-        let mut conn = self.conn.clone();
-        let full_prefix = format!("{SEGMENT_KEY_PREFIX}{prefix}");
+        let cluster = self.conn.is_cluster();
+        let full_prefix = match cluster {
+            true => format!("{SEGMENT_KEY_PREFIX}{{{prefix}"),
+            false => format!("{SEGMENT_KEY_PREFIX}{prefix}"),
+        };
         let mut counters = Vec::new();
-        for (k, v) in scan_values(&mut conn, &full_prefix)
-            .await
-            .map_err(|e| self.conn.error(e))?
-        {
+        for (k, v) in scan_values(&self.conn, &full_prefix).await? {
             let name = &k[SEGMENT_KEY_PREFIX.len()..];
+            let name = match cluster {
+                true => name
+                    .strip_prefix('{')
+                    .and_then(|n| n.strip_suffix('}'))
+                    .unwrap_or(name),
+                false => name,
+            };
             match v.parse::<i64>() {
                 Ok(value) => counters.push(Counter {
                     key: name.to_owned(),
@@ -352,13 +377,13 @@ impl SegmentAllocator for RedisAllocator {
     async fn delete(&self, key: &SegmentKey) -> Result<bool> {
         let mut conn = self.conn.clone();
         let removed: i64 = conn
-            .del(Self::redis_key(key))
+            .del(self.redis_key(key))
             .await
             .map_err(|e| self.conn.error(e))?;
         if let Some(marks) = self.guard.marks() {
             marks.delete(key).await?;
             let _: i64 = conn
-                .del(format!("{VERIFIED_PREFIX}{key}"))
+                .del(self.marker_key(key))
                 .await
                 .map_err(|e| self.conn.error(e))?;
         }

@@ -1,23 +1,18 @@
-//! [`RedisConnection`]: one multiplexed connection to Redis that reconnects by itself and
-//! knows which Redis *incarnation* it talks to.
+//! [`RedisConnection`]: the store's connection to Redis, one node (`redis://`, `rediss://`)
+//! or a Redis Cluster (`redis+cluster://`, `rediss+cluster://`), reconnecting by itself and
+//! knowing which Redis *incarnation* holds each key.
 //!
-//! Why not the `redis` crate's `ConnectionManager`: it reconnects silently, so a caller cannot
-//! tell that the Redis behind the new connection is another process (restarted empty, restored
-//! from an older snapshot, or a promoted replica that lacks the last writes). Counters there can
-//! be lower than IDs already handed out. Here every new connection first asks the server for its
-//! `run_id` (`INFO server`): Redis draws a new random `run_id` every time a process starts, and a
-//! promoted replica is another process with its own, so a changed `run_id` is exactly "the data
-//! may have gone back in time". A restart or failover always breaks the TCP connection, so no
-//! command can reach a new incarnation over a connection that was checked against the old one:
-//! the pair (connection, generation) that [`RedisConnection::checked`] returns is consistent.
-//! A network blip that reconnects to the same process keeps the `run_id` and costs nothing.
+//! One node: `node.rs` (the `run_id` check on every connect). A cluster: `cluster.rs` (one
+//! checked connection per master and a cluster-wide generation).
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use redis::{Cmd, Pipeline, RedisFuture, Value};
 
+use super::cluster::Cluster;
+use super::node::{NodeConnection, as_redis_error};
 use crate::error::{Error, Result};
 
 /// Which Redis process a connection reached.
@@ -29,252 +24,271 @@ pub struct Incarnation {
     pub generation: u64,
 }
 
+/// A connection checked against the incarnation it reaches.
+#[derive(Clone)]
+pub(crate) struct Checked {
+    /// The live connection.
+    pub(crate) conn: MultiplexedConnection,
+    /// Grows whenever the Redis behind a key may have changed (see [`Incarnation`]).
+    pub(crate) generation: u64,
+    /// The identity of the Redis process, written into counters' markers.
+    pub(crate) run_id: String,
+}
+
 /// A reconnecting connection that checks the Redis incarnation on every (re)connect.
 ///
 /// Clones share the connection. It implements [`ConnectionLike`], so every `redis` command and
-/// script runs on it; [`checked`](Self::checked) is for callers that must know the incarnation
-/// a command runs against.
+/// script runs on it (on a cluster: on the master of the command's first key).
 #[derive(Clone)]
 pub struct RedisConnection {
-    inner: Arc<Inner>,
+    kind: Kind,
 }
 
-struct Inner {
-    /// How to connect.
-    client: redis::Client,
-    /// The URL without its password, for messages.
-    target: String,
-    /// Connect and response timeouts.
-    config: AsyncConnectionConfig,
-    /// The live connection with the generation it was checked against; `None` after a failure.
-    live: RwLock<Option<(MultiplexedConnection, u64)>>,
-    /// Serializes reconnects, so a broken connection is replaced once, not by every caller.
-    connecting: tokio::sync::Mutex<()>,
-    /// When the last reconnect failed and why: callers that queued behind it fail at once
-    /// instead of each waiting out its own timeout while Redis is unreachable.
-    failed: Mutex<Option<(std::time::Instant, String)>>,
-    /// The incarnation seen last (`None` before the first connection).
-    incarnation: Mutex<Option<Incarnation>>,
-    /// The database number of the URL.
-    db: i64,
+#[derive(Clone)]
+enum Kind {
+    Single(NodeConnection),
+    Cluster(Arc<Cluster>),
 }
 
 impl std::fmt::Debug for RedisConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisConnection")
-            .field("target", &self.inner.target)
+            .field("target", &self.target())
             .field("incarnation", &self.incarnation())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisConnection {
-    /// Connects to `url` (`redis://[:password@]host:port/db`, `rediss://` for TLS), failing
-    /// after `timeout` when the server cannot be reached.
+    /// Connects to `url`, failing after `timeout` when Redis cannot be reached:
+    ///
+    /// - `redis://[:password@]host:port/db`, `rediss://...` for TLS with the options
+    ///   `?ca=PATH&cert=PATH&key=PATH`;
+    /// - `redis+cluster://[:password@]host1:port,host2:port` (seed nodes of a Redis Cluster),
+    ///   `rediss+cluster://...` with the same TLS options;
+    /// - `redis+sentinel://[:password@]s1:26379,s2:26379/mymaster/db` (the sentinels of a
+    ///   master, followed across failovers), `rediss+sentinel://...` for a TLS master.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self> {
-        let target = crate::error::redact_url(url);
-        let client = redis::Client::open(url)
-            .map_err(|e| Error::InvalidConfig(format!("Redis URL {target}: {e}")))?;
-        let db = client.get_connection_info().redis_settings().db();
-        let conn = RedisConnection {
-            inner: Arc::new(Inner {
-                client,
-                target,
-                config: AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout)),
-                live: RwLock::new(None),
-                connecting: tokio::sync::Mutex::new(()),
-                failed: Mutex::new(None),
-                incarnation: Mutex::new(None),
-                db,
-            }),
+        let kind = if is_cluster_url(url) {
+            Kind::Cluster(Arc::new(Cluster::connect(url, timeout).await?))
+        } else if is_sentinel_url(url) {
+            Kind::Single(NodeConnection::sentinel(url, timeout).await?)
+        } else {
+            Kind::Single(NodeConnection::connect(url, timeout).await?)
         };
-        conn.checked().await?;
-        Ok(conn)
+        Ok(RedisConnection { kind })
     }
 
     /// The URL without its password.
     pub fn target(&self) -> &str {
-        &self.inner.target
+        match &self.kind {
+            Kind::Single(node) => node.target(),
+            Kind::Cluster(cluster) => &cluster.target,
+        }
     }
 
-    /// The incarnation seen last.
+    /// The incarnation seen last (one node; `None` for a cluster, whose masters each have one).
     pub fn incarnation(&self) -> Option<Incarnation> {
-        self.inner
-            .incarnation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// The live connection and the generation of the Redis process it reaches, connecting
-    /// (and checking the `run_id`) first when there is none.
-    pub async fn checked(&self) -> Result<(MultiplexedConnection, u64)> {
-        if let Some(live) = self.live() {
-            return Ok(live);
+        match &self.kind {
+            Kind::Single(node) => node.incarnation(),
+            Kind::Cluster(_) => None,
         }
-        let queued = std::time::Instant::now();
-        let _one_at_a_time = self.inner.connecting.lock().await;
-        if let Some(live) = self.live() {
-            return Ok(live);
+    }
+
+    /// Whether this is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.kind, Kind::Cluster(_))
+    }
+
+    /// The single node, for operations a cluster does not support (`recover`).
+    pub(crate) fn single(&self) -> Result<&NodeConnection> {
+        match &self.kind {
+            Kind::Single(node) => Ok(node),
+            Kind::Cluster(cluster) => Err(Error::InvalidConfig(format!(
+                "{} is a Redis Cluster: this operation needs a single Redis",
+                cluster.target
+            ))),
         }
-        if let Some((at, reason)) = self.recent_failure()
-            && at >= queued
-        {
-            return Err(Error::Connect {
-                target: self.inner.target.clone(),
-                reason,
-            });
+    }
+
+    /// The live connection to the Redis that holds `key` (a Redis key), checked.
+    pub(crate) async fn checked_for(&self, key: &str) -> Result<Checked> {
+        match &self.kind {
+            Kind::Single(node) => node.checked_full().await,
+            Kind::Cluster(cluster) => cluster.checked_for(key.as_bytes()).await,
         }
-        let (conn, info) = match self.connect_and_ask().await {
-            Ok(ok) => ok,
-            Err(e) => {
-                let reason = e.to_string();
-                *self.inner.failed.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some((std::time::Instant::now(), reason));
-                return Err(self.error(e));
-            }
-        };
-        let run_id = info_field(&info, "run_id")
-            .ok_or_else(|| Error::backend_msg("redis", "INFO server has no run_id"))?
-            .to_owned();
-        let generation = {
-            let mut seen = self
-                .inner
-                .incarnation
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let generation = match seen.as_ref() {
-                None => 1,
-                Some(old) if old.run_id == run_id => old.generation,
-                Some(old) => {
-                    tracing::warn!(
-                        redis = %self.inner.target,
-                        old_run_id = %old.run_id,
-                        new_run_id = %run_id,
-                        "Redis is another process than before (restart or failover): its counters may have gone back"
-                    );
-                    old.generation + 1
-                }
-            };
-            *seen = Some(Incarnation { run_id, generation });
-            generation
-        };
-        *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) =
-            Some((conn.clone(), generation));
-        Ok((conn, generation))
     }
 
-    /// Opens a connection and reads `INFO server` on it.
-    async fn connect_and_ask(&self) -> redis::RedisResult<(MultiplexedConnection, String)> {
-        let mut conn = self
-            .inner
-            .client
-            .get_multiplexed_async_connection_with_config(&self.inner.config)
-            .await?;
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut conn)
-            .await?;
-        Ok((conn, info))
+    /// The connections `SCAN` must visit: the node, or every master of a cluster.
+    pub(crate) async fn scan_targets(&self) -> Result<Vec<NodeConnection>> {
+        match &self.kind {
+            Kind::Single(node) => Ok(vec![node.clone()]),
+            Kind::Cluster(cluster) => cluster.master_connections().await,
+        }
     }
 
-    /// The last failed reconnect, if any.
-    fn recent_failure(&self) -> Option<(std::time::Instant, String)> {
-        self.inner
-            .failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    fn live(&self) -> Option<(MultiplexedConnection, u64)> {
-        self.inner
-            .live
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Maps a `redis` error, dropping the live connection when the error says it is broken
-    /// (the next call reconnects and checks the incarnation again).
+    /// Maps a `redis` error, dropping live connections the error says are broken (the next
+    /// call reconnects and checks the incarnation again). On a cluster a redirection or a down
+    /// cluster is a [`Error::Connect`] too: the caller's retry reads the slot map again.
     pub(crate) fn error(&self, e: redis::RedisError) -> Error {
-        if is_connection_error(&e) {
-            *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) = None;
-            Error::Connect {
-                target: self.inner.target.clone(),
-                reason: e.to_string(),
+        match &self.kind {
+            Kind::Single(node) => node.error(e),
+            Kind::Cluster(cluster) => {
+                cluster.note(&e);
+                if super::node::is_connection_error(&e) {
+                    // Which node broke is unknown here; reconnecting the others costs little
+                    // (the same identity keeps the generation).
+                    cluster.drop_all();
+                }
+                if super::node::is_connection_error(&e) || cluster.is_stale() {
+                    Error::Connect {
+                        target: cluster.target.clone(),
+                        reason: e.to_string(),
+                    }
+                } else {
+                    Error::backend("redis", e)
+                }
             }
-        } else {
-            Error::backend("redis", e)
-        }
-    }
-
-    /// Forgets the live connection after a `redis` error that says it is broken.
-    fn note(&self, e: &redis::RedisError) {
-        if is_connection_error(e) {
-            *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) = None;
         }
     }
 }
 
-/// Errors after which the connection cannot be trusted to reach the same process.
-pub(crate) fn is_connection_error(e: &redis::RedisError) -> bool {
-    e.is_io_error()
-        || e.is_timeout()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || e.is_unrecoverable_error()
-}
-
-/// The value of `field` in an `INFO` answer (`field:value` lines).
-pub(crate) fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
-    info.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        (name == field).then(|| value.trim())
+/// Whether `url` names a Sentinel-managed Redis.
+fn is_sentinel_url(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(s, _)| {
+        let s = s.to_ascii_lowercase();
+        s == "redis+sentinel" || s == "rediss+sentinel"
     })
 }
 
-/// A failure to reach Redis, as a `redis` error (for the [`ConnectionLike`] methods).
-fn as_redis_error(e: Error) -> redis::RedisError {
-    redis::RedisError::from(std::io::Error::new(
-        std::io::ErrorKind::NotConnected,
-        e.to_string(),
-    ))
+/// Whether `url` names a Redis Cluster.
+pub(crate) fn is_cluster_url(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(s, _)| {
+        let s = s.to_ascii_lowercase();
+        s == "redis+cluster" || s == "rediss+cluster"
+    })
+}
+
+/// The key a command is about, for routing on a cluster (`None`: any master).
+fn command_key(cmd: &Cmd) -> Option<Vec<u8>> {
+    let args: Vec<&[u8]> = cmd
+        .args_iter()
+        .filter_map(|a| match a {
+            redis::Arg::Simple(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    let name = args.first()?.to_ascii_uppercase();
+    match name.as_slice() {
+        b"EVAL" | b"EVALSHA" | b"EVAL_RO" | b"EVALSHA_RO" => {
+            let keys: usize = std::str::from_utf8(args.get(2)?).ok()?.parse().ok()?;
+            (keys > 0).then(|| args.get(3).map(|k| k.to_vec()))?
+        }
+        b"INFO" | b"CONFIG" | b"PING" | b"SCAN" | b"SCRIPT" | b"CLUSTER" | b"ROLE" | b"DBSIZE"
+        | b"MULTI" | b"EXEC" => None,
+        _ => args.get(1).map(|k| k.to_vec()),
+    }
+}
+
+/// How often a command on a cluster is tried while the slot map settles.
+const ROUTE_ATTEMPTS: usize = 3;
+
+/// The nodes a cluster command goes to: the master of its key, or every master (`SCRIPT`).
+async fn targets(
+    cluster: &Cluster,
+    key: Option<&[u8]>,
+    all_masters: bool,
+) -> redis::RedisResult<Vec<NodeConnection>> {
+    let targets = if all_masters {
+        cluster.master_connections().await
+    } else {
+        cluster.route(key).await.map(|node| vec![node])
+    };
+    targets.map_err(as_redis_error)
+}
+
+/// Whether a cluster command that ended in `result` should be tried again: the slot map went
+/// stale (a redirection, a failover) and attempts are left. Waits a little first.
+async fn retry<T>(cluster: &Cluster, result: &redis::RedisResult<T>, attempt: usize) -> bool {
+    let Err(e) = result else { return false };
+    cluster.note(e);
+    if attempt >= ROUTE_ATTEMPTS || !cluster.is_stale() {
+        return false;
+    }
+    tokio::time::sleep(Duration::from_millis(100 * attempt as u64)).await;
+    true
+}
+
+async fn cluster_command(cluster: &Cluster, cmd: &Cmd) -> redis::RedisResult<Value> {
+    let all = cmd
+        .args_iter()
+        .next()
+        .is_some_and(|a| matches!(a, redis::Arg::Simple(b) if b.eq_ignore_ascii_case(b"SCRIPT")));
+    let key = command_key(cmd);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut result = Err(as_redis_error(Error::backend_msg("redis", "no master")));
+        for mut node in targets(cluster, key.as_deref(), all).await? {
+            result = node.req_packed_command(cmd).await;
+            if result.is_err() {
+                break;
+            }
+        }
+        if !retry(cluster, &result, attempt).await {
+            return result;
+        }
+    }
+}
+
+async fn cluster_pipeline(
+    cluster: &Cluster,
+    pipeline: &Pipeline,
+    offset: usize,
+    count: usize,
+) -> redis::RedisResult<Vec<Value>> {
+    // A pipeline here is about one key.
+    let key = pipeline.cmd_iter().find_map(command_key);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut node = targets(cluster, key.as_deref(), false).await?.remove(0);
+        let result = node.req_packed_commands(pipeline, offset, count).await;
+        if !retry(cluster, &result, attempt).await {
+            return result;
+        }
+    }
 }
 
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            let (mut conn, _) = self.checked().await.map_err(as_redis_error)?;
-            let result = conn.req_packed_command(cmd).await;
-            if let Err(e) = &result {
-                self.note(e);
+            match &mut self.kind {
+                Kind::Single(node) => node.req_packed_command(cmd).await,
+                Kind::Cluster(cluster) => cluster_command(cluster, cmd).await,
             }
-            result
         })
     }
 
     fn req_packed_commands<'a>(
         &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
+        pipe: &'a Pipeline,
+        skip: usize,
+        take: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            let (mut conn, _) = self.checked().await.map_err(as_redis_error)?;
-            let result: RedisResult<Vec<Value>> =
-                conn.req_packed_commands(pipeline, offset, count).await;
-            if let Err(e) = &result {
-                self.note(e);
+            match &mut self.kind {
+                Kind::Single(node) => node.req_packed_commands(pipe, skip, take).await,
+                Kind::Cluster(cluster) => cluster_pipeline(cluster, pipe, skip, take).await,
             }
-            result
         })
     }
 
     fn get_db(&self) -> i64 {
-        self.inner.db
+        match &self.kind {
+            Kind::Single(node) => node.get_db(),
+            Kind::Cluster(_) => 0,
+        }
     }
 }
 
@@ -283,10 +297,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn info_fields_are_read_by_name() {
-        let info = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\nrun_id_x:no\r\n";
-        assert_eq!(info_field(info, "run_id"), Some("abc123"));
-        assert_eq!(info_field(info, "redis_version"), Some("7.0.15"));
-        assert_eq!(info_field(info, "missing"), None);
+    fn commands_are_routed_by_their_key() {
+        let mut set = redis::cmd("SET");
+        set.arg("k1").arg("v");
+        assert_eq!(command_key(&set), Some(b"k1".to_vec()));
+        let mut eval = redis::cmd("EVALSHA");
+        eval.arg("abc").arg(2).arg("k2").arg("k3").arg("x");
+        assert_eq!(command_key(&eval), Some(b"k2".to_vec()));
+        let mut info = redis::cmd("INFO");
+        info.arg("server");
+        assert_eq!(command_key(&info), None);
+        assert!(is_cluster_url("REDISS+cluster://a:1,b:2"));
+        assert!(!is_cluster_url("redis://a:1"));
     }
 }

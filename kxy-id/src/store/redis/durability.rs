@@ -1,6 +1,7 @@
 //! What a Redis's own persistence settings promise, read at start for the log and `/health`.
 
-use super::connection::{RedisConnection, info_field};
+use super::connection::RedisConnection;
+use super::node::info_field;
 
 /// The persistence settings of a Redis and what they mean for counters kept in it alone.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -88,9 +88,7 @@ impl MetaStore for RedisMetaStore {
     }
 
     async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        super::scan::scan_values(&mut self.conn.clone(), prefix)
-            .await
-            .map_err(|e| self.conn.error(e))
+        super::scan::scan_values(&self.conn, prefix).await
     }
 
     async fn members(&self, name: &str) -> Result<Vec<String>> {

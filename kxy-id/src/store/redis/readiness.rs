@@ -4,7 +4,8 @@
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 
-use super::allocator::{RedisAllocator, VERIFIED_PREFIX};
+use super::allocator::RedisAllocator;
+use super::connection::Checked;
 use super::guard::{FLOOR_KEY, RECOVERED_KEY};
 use crate::allocator::{Counter, SegmentAllocator};
 use crate::error::{Error, Result};
@@ -13,20 +14,29 @@ use crate::key::SegmentKey;
 impl RedisAllocator {
     /// A connection on which `key` may be used: checked against its durable mark in the
     /// current Redis incarnation, or (without marks) refused when Redis changed unrecovered.
-    pub(super) async fn ready(&self, key: &SegmentKey) -> Result<(MultiplexedConnection, u64)> {
-        let (mut conn, generation) = self.conn.checked().await?;
+    pub(super) async fn ready(&self, key: &SegmentKey) -> Result<Checked> {
+        let checked = self.conn.checked_for(&self.redis_key(key)).await?;
+        let (mut conn, generation) = (checked.conn.clone(), checked.generation);
         if let Some(marks) = self.guard.marks() {
             if let Some(distrust) = self.guard.needs_verify(key, generation) {
-                self.verify(&mut conn, generation, key, marks.as_ref(), distrust)
+                self.verify(&mut conn, &checked, key, marks.as_ref(), distrust)
                     .await?;
             }
+        } else if self.conn.is_cluster() {
+            // A cluster fails over by design; refusing after every failover until an operator
+            // recovers would stop it each time, and `recover` needs one node.
+            return Err(Error::InvalidConfig(format!(
+                "the Redis Cluster store at {} needs a durable store (--durable-store) for its \
+                 high-water marks",
+                self.conn.target()
+            )));
         } else {
             let recovered =
                 self.guard.is_refusing(generation) && self.recovered_incarnation(&mut conn).await?;
             self.guard
                 .check_generation(generation, self.conn.target(), recovered)?;
         }
-        Ok((conn, generation))
+        Ok(checked)
     }
 
     /// Checks the counter of `key` against its durable mark in this Redis incarnation.
@@ -39,14 +49,14 @@ impl RedisAllocator {
     async fn verify(
         &self,
         conn: &mut MultiplexedConnection,
-        generation: u64,
+        checked: &Checked,
         key: &SegmentKey,
         marks: &dyn SegmentAllocator,
         distrust: bool,
     ) -> Result<()> {
-        let run_id = self.run_id(generation)?;
+        let (run_id, generation) = (&checked.run_id, checked.generation);
         let marker: Option<String> = conn
-            .get(format!("{VERIFIED_PREFIX}{key}"))
+            .get(self.marker_key(key))
             .await
             .map_err(|e| self.conn.error(e))?;
         if !distrust && marker.as_deref() == Some(run_id.as_str()) {
@@ -54,21 +64,9 @@ impl RedisAllocator {
             return Ok(());
         }
         let mark = marks.get(key).await?;
-        self.raise_to_mark(conn, &run_id, key, mark).await?;
+        self.raise_to_mark(conn, run_id, key, mark).await?;
         self.guard.verified(key, generation, mark);
         Ok(())
-    }
-
-    /// The `run_id` of the Redis process of `generation`.
-    pub(super) fn run_id(&self, generation: u64) -> Result<String> {
-        match self.conn.incarnation() {
-            Some(i) if i.generation == generation => Ok(i.run_id),
-            // Redis changed while this connection was checked out: it is about to fail.
-            _ => Err(Error::Connect {
-                target: self.conn.target().to_owned(),
-                reason: "Redis changed during the call".into(),
-            }),
-        }
     }
 
     /// Raises the counter of `key` to `mark` (if any) and records in its marker that the
@@ -82,8 +80,8 @@ impl RedisAllocator {
     ) -> Result<()> {
         let (status, raw): (String, String) = self
             .verify
-            .key(Self::redis_key(key))
-            .key(format!("{VERIFIED_PREFIX}{key}"))
+            .key(self.redis_key(key))
+            .key(self.marker_key(key))
             .arg(run_id)
             .arg(mark.map(|m| m.to_string()).unwrap_or_default())
             .invoke_async(conn)
@@ -110,6 +108,10 @@ impl RedisAllocator {
 
     /// The floor a recovery set: no counter is created or raised below it afterwards.
     pub(super) async fn floor(&self, conn: &mut MultiplexedConnection) -> Result<i64> {
+        if self.conn.is_cluster() {
+            // `recover` (which sets the floor) runs on one node only.
+            return Ok(0);
+        }
         let floor: Option<i64> = conn.get(FLOOR_KEY).await.map_err(|e| self.conn.error(e))?;
         Ok(floor.unwrap_or(0))
     }
@@ -123,7 +125,7 @@ impl RedisAllocator {
     /// operator's statement, not something this call can check.
     pub async fn recover(&self, margin: i64) -> Result<Vec<Counter>> {
         crate::key::check_value(margin)?;
-        let (mut conn, _) = self.conn.checked().await?;
+        let (mut conn, _) = self.conn.single()?.checked().await?;
         let _: () = conn
             .set(FLOOR_KEY, margin.to_string())
             .await

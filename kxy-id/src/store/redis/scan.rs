@@ -1,11 +1,29 @@
 //! Reading every key under a prefix (`SCAN` + `MGET`), for listing counters and metadata.
 
-/// Every key starting with `prefix` (matched literally) and its string value, sorted by key.
-/// Keys deleted between `SCAN` and `MGET` are left out.
+use super::connection::RedisConnection;
+use super::node::NodeConnection;
+
+/// Every key starting with `prefix` (matched literally) and its string value, sorted by key,
+/// from the node or every master of a cluster. Keys deleted between `SCAN` and `GET` are left
+/// out.
 pub(crate) async fn scan_values(
-    conn: &mut impl redis::aio::ConnectionLike,
+    conn: &RedisConnection,
+    prefix: &str,
+) -> crate::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for node in conn.scan_targets().await? {
+        out.extend(scan_node(&node, prefix).await.map_err(|e| conn.error(e))?);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// [`scan_values`] on one node.
+async fn scan_node(
+    node: &NodeConnection,
     prefix: &str,
 ) -> redis::RedisResult<Vec<(String, String)>> {
+    let conn = &mut node.clone();
     let pattern = format!("{}*", glob_escape(prefix));
     let mut keys: Vec<String> = Vec::new();
     let mut cursor: u64 = 0;
@@ -28,7 +46,12 @@ pub(crate) async fn scan_values(
     keys.dedup();
     let mut out = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(500) {
-        let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(conn).await?;
+        // One GET per key (not MGET): on a cluster the keys of one node span many slots.
+        let mut pipe = redis::pipe();
+        for key in chunk {
+            pipe.get(key);
+        }
+        let values: Vec<Option<String>> = pipe.query_async(conn).await?;
         out.extend(
             chunk
                 .iter()
