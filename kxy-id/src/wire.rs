@@ -13,7 +13,9 @@
 //!   server writes those as decimal strings ([`stringify_big_integers`]) and readers accept
 //!   both forms ([`read_integer`]);
 //! - how an answer of the allocation endpoint reads: a [`Segment`] or a [`Failure`]
-//!   ([`parse_allocate_answer`]).
+//!   ([`parse_allocate_answer`]);
+//! - the batch endpoint ([`ALLOCATE_BATCH_PATH`], `batch.rs`): many keys in one round trip,
+//!   one [`BatchItemResult`] per item ([`parse_allocate_batch_answer`]).
 //!
 //! The module knows nothing of HTTP libraries: the server turns envelopes into responses, the
 //! client turns a [`Failure`] into its own error type.
@@ -314,6 +316,36 @@ pub enum Failure {
 /// * HTTP 500 with the envelope: [`Failure::Refused`] with [`ErrorCode::Internal`].
 /// * Any other status: [`Failure::HttpStatus`].
 pub fn parse_allocate_answer(status: u16, body: &[u8]) -> std::result::Result<Segment, Failure> {
+    let data = parse_envelope_data(status, body)?;
+    if !data.is_object() {
+        return Err(invalid(format!("no segment in `data`: {}", quote(body))));
+    }
+    let bound = |name: &str| {
+        let value = data
+            .get(name)
+            .ok_or_else(|| invalid(format!("no `{name}` in `data`")))?;
+        read_integer(value).ok_or_else(|| {
+            invalid(format!(
+                "`{name}` is not a 64-bit integer (number or decimal string): {value}"
+            ))
+        })
+    };
+    let segment = Segment {
+        start: bound("start")?,
+        end: bound("end")?,
+    };
+    if segment.is_empty() {
+        return Err(invalid(format!(
+            "empty segment {}..={}",
+            segment.start, segment.end
+        )));
+    }
+    Ok(segment)
+}
+
+/// The `data` of a successful envelope (HTTP 200, `code` 0), or the [`Failure`] the status and
+/// envelope describe, as [`parse_allocate_answer`] documents them.
+pub(crate) fn parse_envelope_data(status: u16, body: &[u8]) -> std::result::Result<Value, Failure> {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     match status {
         200 => {}
@@ -352,31 +384,13 @@ pub fn parse_allocate_answer(status: u16, body: &[u8]) -> std::result::Result<Se
             });
         }
     }
-    let data = json
-        .get("data")
-        .filter(|d| d.is_object())
-        .ok_or_else(|| invalid(format!("no segment in `data`: {}", quote(body))))?;
-    let bound = |name: &str| {
-        let value = data
-            .get(name)
-            .ok_or_else(|| invalid(format!("no `{name}` in `data`")))?;
-        read_integer(value).ok_or_else(|| {
-            invalid(format!(
-                "`{name}` is not a 64-bit integer (number or decimal string): {value}"
-            ))
-        })
-    };
-    let segment = Segment {
-        start: bound("start")?,
-        end: bound("end")?,
-    };
-    if segment.is_empty() {
-        return Err(invalid(format!(
-            "empty segment {}..={}",
-            segment.start, segment.end
-        )));
+    match json {
+        Value::Object(mut map) => Ok(map.remove("data").unwrap_or(Value::Null)),
+        _ => Err(invalid(format!(
+            "the body is not a JSON object: {}",
+            quote(body)
+        ))),
     }
-    Ok(segment)
 }
 
 /// The `msg` of an envelope (an object with a `code`), if the value is one.
@@ -409,6 +423,12 @@ fn quote(body: &[u8]) -> String {
     }
     quoted
 }
+
+mod batch;
+pub use batch::{
+    ALLOCATE_BATCH_PATH, AllocateBatchRequest, BatchAnswer, BatchItemResult, ITEMS_FIELD,
+    MAX_BATCH_ITEMS, parse_allocate_batch_answer,
+};
 
 #[cfg(test)]
 mod tests;
