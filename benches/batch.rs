@@ -12,18 +12,13 @@ use kxy_id::SegmentKey;
 use kxy_id_client::{HttpConfig, HttpSource, SegmentSource};
 use kxy_id_server::{Settings, open_state, run};
 
+mod support;
+use support::{bench_runtime, load_seconds};
+
 /// Keys the service uses.
 const KEYS: usize = 200;
 /// IDs asked per key and refill.
 const COUNT: i64 = 1_000;
-
-fn seconds() -> Duration {
-    let s = std::env::var("KXY_LOAD_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    Duration::from_secs(s)
-}
 
 /// Refills every key with `refill` until the time is up (after a one-second warm-up); IDs/s.
 async fn ids_per_second<F, Fut>(refill: F) -> f64
@@ -37,22 +32,16 @@ where
     }
     let started = Instant::now();
     let mut ids: u64 = 0;
-    while started.elapsed() < seconds() {
+    while started.elapsed() < load_seconds() {
         ids += refill().await;
     }
     ids as f64 / started.elapsed().as_secs_f64()
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: skip then.
-    if !std::env::args().any(|a| a == "--bench") {
+    let Some(rt) = bench_runtime() else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    };
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("a temp dir");
         let settings = Settings::try_parse_from([

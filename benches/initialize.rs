@@ -12,17 +12,13 @@
 use std::time::{Duration, Instant};
 
 use kxy_id::testing::TestDatabase;
+mod support;
+use support::{bench_runtime, env_number};
+
 use kxy_id::{ConnectorOptions, DatabaseInput, DbType, IdService, SecretBox, ServiceOptions};
 
 /// Statements per round trip while the tables are created.
 const CHUNK: usize = 200;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// `CREATE TABLE` and one row for table `i`, in the dialect's quoting.
 fn table_ddl(db_type: DbType, i: usize) -> String {
@@ -124,17 +120,11 @@ async fn run(label: &str, db_type: DbType, db: TestDatabase, tables: usize, conn
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: create no tables then.
-    if !std::env::args().any(|a| a == "--bench") {
+    let Some(rt) = bench_runtime() else {
         return;
-    }
-    let tables = env_usize("KXY_BENCH_TABLES", 500);
-    let connections = env_usize("KXY_BENCH_DB_CONNECTIONS", 4) as u32;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    };
+    let tables = env_number("KXY_BENCH_TABLES", 500) as usize;
+    let connections = env_number("KXY_BENCH_DB_CONNECTIONS", 4) as u32;
     rt.block_on(async {
         println!(
             "| database | tables | connections | scanner pass (per 1,000 tables) | initialize (per 1,000 tables) |"

@@ -13,7 +13,7 @@
 //! | | `IdGenerator::next_id` (default) | `LocalIds::next_id` |
 //! |---|---|---|
 //! | unique (across threads, processes, servers) | yes | yes |
-//! | increasing per thread / per handle | yes | yes |
+//! | increasing per thread / per handle | yes | yes (per handle; a thread that also calls `next_id` gets each increasing on its own) |
 //! | increasing across threads in the order of the calls | yes, within a segment and across segments (a later call gets a larger ID than any call that returned before it started) | no: a handle serves its lease while other handles serve later ones |
 //! | gaps | unused rests of segments | also the unused rests of leases |
 

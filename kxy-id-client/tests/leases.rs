@@ -9,7 +9,7 @@ use std::time::Duration;
 use kxy_id::SegmentAllocator;
 use kxy_id_client::{AllocatorSource, GeneratorConfig, IdGenerator, MAX_LEASE, MIN_LEASE};
 
-use common::{assert_unique, block_on, memory_store, unique_key};
+use common::{assert_unique, block_on, join_ids, memory_store, unique_key};
 
 const THREADS: usize = 8;
 const IDS_PER_THREAD: usize = 500_000;
@@ -38,30 +38,36 @@ fn leases_of_many_threads_never_share_an_id_across_segment_switches() {
             std::thread::spawn(move || {
                 let mut ids = Vec::with_capacity(IDS_PER_THREAD);
                 let mut local = generator.local();
-                let mut previous = 0;
+                // Each source increases on its own (a lease taken before a shared call holds
+                // smaller IDs than it).
+                let (mut previous_local, mut previous_shared) = (0, 0);
                 for i in 0..IDS_PER_THREAD {
                     // One thread in two also draws from the shared cursor now and then, and
                     // handles are dropped and taken again (their leases' rests become gaps).
                     let id = if t % 2 == 0 && i % 97 == 0 {
-                        generator.next_id().unwrap()
+                        let id = generator.next_id().unwrap();
+                        assert!(id > previous_shared, "{id} after {previous_shared}");
+                        previous_shared = id;
+                        id
                     } else {
                         if i % 50_000 == 0 {
                             local = generator.local();
                         }
-                        local.next_id().unwrap()
+                        let id = local.next_id().unwrap();
+                        assert!(
+                            id > previous_local,
+                            "{id} after {previous_local} on one handle"
+                        );
+                        previous_local = id;
+                        id
                     };
-                    assert!(id > previous, "{id} after {previous} on one thread");
-                    previous = id;
                     ids.push(id);
                 }
                 ids
             })
         })
         .collect();
-    let mut all = Vec::with_capacity(THREADS * IDS_PER_THREAD);
-    for thread in threads {
-        all.extend(thread.join().expect("no panic"));
-    }
+    let all = join_ids(threads);
     let counter = block_on(store.get(&key)).unwrap().unwrap();
     assert!(all.iter().all(|&id| id > 7 && id <= counter));
     assert!(
