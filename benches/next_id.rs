@@ -58,6 +58,11 @@ fn single_thread(c: &mut Criterion) {
         b.iter(|| black_box(ids.next_id().expect("an ID")))
     });
 
+    let mut local = ids.local();
+    group.bench_function("kxy LocalIds::next_id (per-thread leases)", |b| {
+        b.iter(|| black_box(local.next_id().expect("an ID")))
+    });
+
     group.bench_function("uuid v4 (fast-rng)", |b| {
         b.iter(|| black_box(uuid::Uuid::new_v4()))
     });
@@ -93,6 +98,25 @@ where
     })
 }
 
+/// [`two_threads`] with a [`LocalIds`](kxy_id_client::LocalIds) handle of `ids` per thread.
+fn two_threads_leased(iters: u64, ids: &IdGenerator) -> Duration {
+    let barrier = Barrier::new(2);
+    std::thread::scope(|s| {
+        let run = || {
+            let mut local = ids.local();
+            barrier.wait();
+            let started = Instant::now();
+            for _ in 0..iters {
+                black_box(local.next_id().expect("an ID"));
+            }
+            started.elapsed()
+        };
+        let other = s.spawn(run);
+        let mine = run();
+        mine.max(other.join().expect("no panic"))
+    })
+}
+
 fn two_thread_group(c: &mut Criterion) {
     let mut group = c.benchmark_group("id/2-threads");
     group.throughput(Throughput::Elements(1));
@@ -113,6 +137,10 @@ fn two_thread_group(c: &mut Criterion) {
                 black_box(ids.next_id().expect("an ID"));
             })
         })
+    });
+
+    group.bench_function("kxy LocalIds::next_id (per-thread leases)", |b| {
+        b.iter_custom(|iters| two_threads_leased(iters, &ids))
     });
 
     group.bench_function("uuid v4 (fast-rng)", |b| {

@@ -19,15 +19,10 @@ use hyper_util::rt::TokioIo;
 use kxy_id::SegmentKey;
 use kxy_id_server::{Settings, open_state, run};
 
-const CONNECTIONS: usize = 32;
+mod support;
+use support::{bench_runtime, load_seconds};
 
-fn seconds() -> Duration {
-    let s = std::env::var("KXY_LOAD_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    Duration::from_secs(s)
-}
+const CONNECTIONS: usize = 32;
 
 /// Runs `CONNECTIONS` workers for the configured duration; each calls `step` in a loop.
 async fn drive<F, Fut>(make_worker: F) -> f64
@@ -44,7 +39,7 @@ where
     tokio::time::sleep(Duration::from_secs(1)).await;
     let start_count = done.load(Ordering::Relaxed);
     let started = Instant::now();
-    tokio::time::sleep(seconds()).await;
+    tokio::time::sleep(load_seconds()).await;
     let count = done.load(Ordering::Relaxed) - start_count;
     let elapsed = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
@@ -187,7 +182,7 @@ fn ids_per_second(threads: usize, next: Arc<dyn Fn() -> i64 + Send + Sync>) -> f
         })
         .collect();
     let started = Instant::now();
-    std::thread::sleep(seconds());
+    std::thread::sleep(load_seconds());
     stop.store(true, Ordering::Relaxed);
     let total: u64 = handles.into_iter().map(|h| h.join().expect("thread")).sum();
     total as f64 / started.elapsed().as_secs_f64()
@@ -253,15 +248,9 @@ fn settings(dir: &std::path::Path, store: Option<&str>) -> Settings {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run a short smoke then.
-    if !std::env::args().any(|a| a == "--bench") {
+    let Some(rt) = bench_runtime() else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    };
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let system = kxy_id::testing::allocator::unique_prefix();
@@ -283,7 +272,7 @@ fn main() {
             s.reserve = Some(100_000);
             rows.push(("kxy-id-server, Redis store, reserving ahead", server_allocate(s, format!("{system}-rr")).await));
         }
-        println!("\nPOST /api/segment/allocate, {CONNECTIONS} keep-alive connections, {} s per run, 2 cores shared with the load generator\n", seconds().as_secs());
+        println!("\nPOST /api/segment/allocate, {CONNECTIONS} keep-alive connections, {} s per run, 2 cores shared with the load generator\n", load_seconds().as_secs());
         println!("| what | requests/s | vs Redis INCRBY | vs old service (1,100/s) |");
         println!("|---|---|---|---|");
         for (name, rate) in rows {

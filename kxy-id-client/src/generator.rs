@@ -194,6 +194,19 @@ impl IdGenerator {
         Ok(first)
     }
 
+    /// A handle serving this generator's IDs from per-thread leases (opt-in; see
+    /// [`LocalIds`](crate::LocalIds) for what it guarantees and what it gives up).
+    pub fn local(&self) -> crate::LocalIds<'_> {
+        crate::LocalIds::new(self)
+    }
+
+    /// Up to `n` (>= 1) consecutive IDs in one claim (`first`, `count >= 1`), waiting like
+    /// [`next_id`](Self::next_id) when the segments are used up.
+    pub(crate) fn lease(&self, n: u64) -> Result<(i64, u64)> {
+        let claim = self.shared.claim(n);
+        self.shared.claim_blocking(n, claim, &mut Wait::new())
+    }
+
     /// The next ID, awaiting (instead of blocking the thread) when both segments are used up.
     ///
     /// Needs a tokio runtime with the time driver when it has to wait.

@@ -12,7 +12,10 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use kxy_id::wire::{ALLOCATE_PATH, AllocateRequest, parse_allocate_answer};
+use kxy_id::wire::{
+    ALLOCATE_BATCH_PATH, ALLOCATE_PATH, AllocateBatchRequest, AllocateRequest, MAX_BATCH_ITEMS,
+    parse_allocate_answer, parse_allocate_batch_answer,
+};
 use kxy_id::{Segment, SegmentKey};
 
 use crate::config::RetryBackoff;
@@ -176,6 +179,19 @@ struct Endpoint {
     uri: Uri,
     /// Its health check, `GET {base}/health`.
     health: Uri,
+    /// The full URL of the batch allocation endpoint.
+    batch_url: String,
+    /// The same, parsed.
+    batch_uri: Uri,
+}
+
+/// Which endpoint a request goes to.
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    /// `POST /api/segment/allocate`.
+    Single,
+    /// `POST /api/segment/allocate-batch`.
+    Batch,
 }
 
 /// Segments from kxy-id servers: `POST {base}/api/segment/allocate` with the JSON body of the
@@ -308,9 +324,18 @@ impl HttpSource {
         }
     }
 
-    /// One attempt against one endpoint.
-    async fn attempt(&self, endpoint: &Endpoint, body: &Bytes) -> Result<Segment> {
-        let mut request = http::Request::post(endpoint.uri.clone());
+    /// One exchange with one endpoint: the status and the body.
+    async fn exchange(
+        &self,
+        endpoint: &Endpoint,
+        call: Call,
+        body: &Bytes,
+    ) -> Result<(u16, Bytes)> {
+        let (url, uri) = match call {
+            Call::Single => (&endpoint.url, &endpoint.uri),
+            Call::Batch => (&endpoint.batch_url, &endpoint.batch_uri),
+        };
+        let mut request = http::Request::post(uri.clone());
         if let Some(Token(token)) = &self.config.token {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -327,33 +352,35 @@ impl HttpSource {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| transport(&endpoint.url, &e))?;
+                .map_err(|e| transport(url, &e))?;
             let status = response.status().as_u16();
             let body = Limited::new(response.into_body(), self.config.max_body_bytes)
                 .collect()
                 .await
                 .map_err(|e| Error::Transport {
-                    url: endpoint.url.clone(),
+                    url: url.clone(),
                     reason: format!("reading the body failed: {e}"),
                 })?
                 .to_bytes();
             Ok::<_, Error>((status, body))
         };
-        let (status, body) = tokio::time::timeout(self.config.request_timeout, exchange)
+        tokio::time::timeout(self.config.request_timeout, exchange)
             .await
             .map_err(|_| Error::Timeout {
-                url: endpoint.url.clone(),
+                url: url.clone(),
                 after: self.config.request_timeout,
-            })??;
-        parse_allocate_answer(status, &body).map_err(|failure| answer_error(&endpoint.url, failure))
+            })?
     }
-}
 
-#[async_trait]
-impl SegmentSource for HttpSource {
-    async fn fetch(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
-        let request = AllocateRequest::new(key, count);
-        let body = Bytes::from(serde_json::to_vec(&request).expect("a request serializes"));
+    /// Sends `body` to the `call` endpoint of the servers in turn (failover, backoff after
+    /// each round) until `read` accepts an answer or gives an error that another server would
+    /// repeat.
+    async fn post<T>(
+        &self,
+        call: Call,
+        body: Bytes,
+        read: impl Fn(&str, u16, &[u8]) -> Result<T> + Send + Sync,
+    ) -> Result<T> {
         self.check_due_servers();
         let n = self.endpoints.len();
         let mut backoff = self.config.backoff.start();
@@ -366,13 +393,18 @@ impl SegmentSource for HttpSource {
                 order = self.failover.order();
             }
             let index = order[attempt % n];
-            match self.attempt(&self.endpoints[index], &body).await {
-                Ok(segment) => {
+            let endpoint = &self.endpoints[index];
+            let answer = self
+                .exchange(endpoint, call, &body)
+                .await
+                .and_then(|(status, bytes)| read(&endpoint.url, status, &bytes));
+            match answer {
+                Ok(answer) => {
                     self.failover.answered(index);
-                    return Ok(segment);
+                    return Ok(answer);
                 }
                 Err(e) if e.is_retryable() => {
-                    tracing::debug!(url = %self.endpoints[index].url, error = %e, "allocation attempt failed");
+                    tracing::debug!(url = %endpoint.url, error = %e, "allocation attempt failed");
                     self.failover.failed(index);
                     last_error = Some(e);
                 }
@@ -380,6 +412,46 @@ impl SegmentSource for HttpSource {
             }
         }
         Err(last_error.unwrap_or_else(|| Error::InvalidConfig("no attempt was made".to_owned())))
+    }
+}
+
+#[async_trait]
+impl SegmentSource for HttpSource {
+    async fn fetch(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
+        let request = AllocateRequest::new(key, count);
+        let body = Bytes::from(serde_json::to_vec(&request).expect("a request serializes"));
+        self.post(Call::Single, body, |url, status, bytes| {
+            parse_allocate_answer(status, bytes).map_err(|failure| answer_error(url, failure))
+        })
+        .await
+    }
+
+    /// One request to the batch endpoint per 1,000 keys. A failure of a whole request (no
+    /// server answered, 5xx) is retried like a single fetch; a failure of one item is that
+    /// item's result.
+    async fn fetch_many(&self, requests: &[(SegmentKey, i64)]) -> Result<Vec<Result<Segment>>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(MAX_BATCH_ITEMS) {
+            let request = AllocateBatchRequest {
+                items: chunk
+                    .iter()
+                    .map(|(key, count)| AllocateRequest::new(key, *count))
+                    .collect(),
+            };
+            let body = Bytes::from(serde_json::to_vec(&request).expect("a request serializes"));
+            let answers = self
+                .post(Call::Batch, body, |url, status, bytes| {
+                    let items = parse_allocate_batch_answer(status, bytes, chunk.len())
+                        .map_err(|failure| answer_error(url, failure))?;
+                    Ok(items
+                        .into_iter()
+                        .map(|item| item.map_err(|failure| answer_error(url, failure)))
+                        .collect::<Vec<_>>())
+                })
+                .await?;
+            out.extend(answers);
+        }
+        Ok(out)
     }
 }
 
@@ -404,7 +476,15 @@ fn endpoint(base: &str) -> Result<Endpoint> {
     let health = format!("{base}/health")
         .parse()
         .map_err(|_| bad("is not a URL"))?;
-    Ok(Endpoint { url, uri, health })
+    let batch_url = format!("{base}{ALLOCATE_BATCH_PATH}");
+    let batch_uri = batch_url.parse().map_err(|_| bad("is not a URL"))?;
+    Ok(Endpoint {
+        url,
+        uri,
+        health,
+        batch_url,
+        batch_uri,
+    })
 }
 
 /// Why a request failed, in words: `error` with its causes (hyper's own messages are terse),

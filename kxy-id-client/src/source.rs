@@ -21,12 +21,30 @@ pub trait SegmentSource: Send + Sync + std::fmt::Debug {
     /// Takes the next `count` IDs of `key` (`count >= 1`). A source may return a different
     /// number of IDs than asked for; the generator serves whatever segment it gets.
     async fn fetch(&self, key: &SegmentKey, count: i64) -> Result<Segment>;
+
+    /// Takes IDs of several keys at once: one result per `(key, count)`, in order, each as
+    /// [`fetch`](Self::fetch) would answer it (a failed key does not fail the others). An
+    /// `Err` of the whole call means no key got a segment this call reports.
+    ///
+    /// The default fetches one key after the other; [`HttpSource`](crate::HttpSource) asks the
+    /// server's batch endpoint, one round trip for up to 1,000 keys.
+    async fn fetch_many(&self, requests: &[(SegmentKey, i64)]) -> Result<Vec<Result<Segment>>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for (key, count) in requests {
+            out.push(self.fetch(key, *count).await);
+        }
+        Ok(out)
+    }
 }
 
 #[async_trait]
 impl<S: SegmentSource + ?Sized> SegmentSource for Arc<S> {
     async fn fetch(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
         (**self).fetch(key, count).await
+    }
+
+    async fn fetch_many(&self, requests: &[(SegmentKey, i64)]) -> Result<Vec<Result<Segment>>> {
+        (**self).fetch_many(requests).await
     }
 }
 

@@ -696,3 +696,34 @@ async fn the_allocation_token_is_sent_to_a_server_that_requires_one() {
     assert_eq!((segment.start, segment.end), (42, 51));
     let _ = stop.send(());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_many_asks_the_batch_endpoint_and_answers_each_key() {
+    let server = RealServer::start().await;
+    let keys: Vec<SegmentKey> = (0..3)
+        .map(|i| SegmentKey::new("shop", "orders", &format!("t_{i}"), "id").unwrap())
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        server.seed(key, 100 * i as i64).await;
+    }
+    let source = HttpSource::new(HttpConfig::new([server.url()])).unwrap();
+    let missing = SegmentKey::new("nobody", "d", "t", "id").unwrap();
+    let mut requests: Vec<(SegmentKey, i64)> = keys.iter().map(|k| (k.clone(), 10)).collect();
+    requests.insert(1, (missing, 10));
+    let results = source.fetch_many(&requests).await.unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(
+        matches!(results[1], Err(Error::NotFound { .. })),
+        "{:?}",
+        results[1]
+    );
+    for (i, r) in [0, 2, 3].into_iter().zip(0..) {
+        let segment = results[i].as_ref().unwrap();
+        assert_eq!((segment.start, segment.end), (100 * r + 1, 100 * r + 10));
+    }
+    // The single endpoint goes on from where the batch left the counter.
+    let next = source.fetch(&keys[0], 5).await.unwrap();
+    assert_eq!((next.start, next.end), (11, 15));
+    // The server reserves blocks ahead: its store is at or past the last ID handed out.
+    assert!(server.counter(&keys[2]).await.unwrap() >= 210);
+}

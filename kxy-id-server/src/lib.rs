@@ -229,6 +229,7 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
     let options = ServiceOptions {
         connector: kxy_id::ConnectorOptions {
             connect_timeout: timeout,
+            max_connections: settings.db_max_connections,
             ..Default::default()
         },
         ..Default::default()

@@ -14,15 +14,23 @@ use crate::error::ApiError;
 /// The largest request body accepted (64 KiB); larger ones get 413.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
 
+/// The largest body of a batch allocation (1 MiB): 1,000 items whose keys have parts of up to
+/// 128 characters, with their field names.
+pub(crate) const MAX_BATCH_BODY: usize = 1024 * 1024;
+
 /// Whether requests with `method` carry a body worth reading.
 pub(crate) fn has_body(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH)
 }
 
-/// The whole body, at most [`MAX_BODY`] bytes, within `timeout`: a client that trickles its
-/// body in gets 408 instead of holding a connection open.
-pub(crate) async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, ApiError> {
-    let limited = Limited::new(body, MAX_BODY);
+/// The whole body, at most `max` bytes ([`MAX_BODY`] but for a batch), within `timeout`: a
+/// client that trickles its body in gets 408 instead of holding a connection open.
+pub(crate) async fn read_body(
+    body: Incoming,
+    max: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
+    let limited = Limited::new(body, max);
     match tokio::time::timeout(timeout, limited.collect()).await {
         Err(_) => Err(ApiError::handled(408, "Timed out reading the request body")),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),

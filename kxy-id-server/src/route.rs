@@ -32,6 +32,8 @@ macro_rules! routes {
 routes! {
     /// `POST /api/segment/allocate`
     Allocate => "allocate",
+    /// `POST /api/segment/allocate-batch`
+    AllocateBatch => "allocate_batch",
     /// A request whose body could not be read (too large, too slow), before routing.
     Body => "body",
     /// `GET /api/auth/check-init`

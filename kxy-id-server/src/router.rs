@@ -10,10 +10,10 @@ use http::{HeaderValue, Method, Request, Response, header};
 use hyper::body::Incoming;
 
 use crate::error::{ApiError, ApiResult};
-use crate::request::{authorization, has_body, is_json, read_body};
+use crate::request::{MAX_BATCH_BODY, MAX_BODY, authorization, has_body, is_json, read_body};
 use crate::response::Body;
 use crate::route::Route;
-use crate::routes::{auth, database, ops, segment, tokens};
+use crate::routes::{auth, batch, database, ops, segment, tokens};
 use crate::state::AppState;
 
 /// Answers one request from `client` (its address, when known).
@@ -35,7 +35,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
     Some(match segments {
         ["health"] | ["metrics"] | ["openapi.json"] | ["docs"] => "GET",
         ["api", "auth", "check-init"] | ["api", "segment", "counters"] => "GET",
-        ["api", "auth", "init-user" | "login"] | ["api", "segment", "allocate"] => "POST",
+        ["api", "auth", "init-user" | "login"] => "POST",
+        ["api", "segment", "allocate" | "allocate-batch"] => "POST",
         ["api", "database", "list"] | ["api", "database", _, "discovered-tables"] => "GET",
         ["api", "database", "add"] | ["api", "database", "initialize", _] => "POST",
         ["api", "database", _, "add-config" | "approve"] => "POST",
@@ -58,7 +59,11 @@ async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) 
     let method = &parts.method;
 
     let body = if has_body(method) {
-        match read_body(body, state.body_timeout).await {
+        let max = match segments.as_slice() {
+            ["api", "segment", "allocate-batch"] => MAX_BATCH_BODY,
+            _ => MAX_BODY,
+        };
+        match read_body(body, max, state.body_timeout).await {
             Ok(b) => b,
             Err(e) => {
                 state
@@ -105,6 +110,14 @@ async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) 
             guard(
                 json(),
                 segment::allocate(s, &body, authorization(&parts.headers)),
+            )
+            .await,
+        ),
+        (&Method::POST, ["api", "segment", "allocate-batch"]) => (
+            Route::AllocateBatch,
+            guard(
+                json(),
+                batch::allocate_batch(s, &body, authorization(&parts.headers)),
             )
             .await,
         ),

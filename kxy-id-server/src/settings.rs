@@ -119,6 +119,11 @@ pub struct Settings {
     #[arg(long, env = "KXY_CONNECT_TIMEOUT", default_value_t = 5)]
     pub connect_timeout: u64,
 
+    /// The most connections opened to one business database at once: initialize and the
+    /// scanner run this many `MAX(pk)` queries in parallel.
+    #[arg(long, env = "KXY_DB_MAX_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub db_max_connections: u32,
+
     /// The most IDs one allocation request may take (segment_count); larger requests get 400.
     /// Bounds how fast an unauthenticated caller can use up a key's 63-bit range.
     #[arg(long, env = "KXY_MAX_SEGMENT_COUNT", default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(1..))]
@@ -189,6 +194,7 @@ impl std::fmt::Debug for Settings {
             .field("des_key", &REDACTED)
             .field("bcrypt_cost", &self.bcrypt_cost)
             .field("connect_timeout", &self.connect_timeout)
+            .field("db_max_connections", &self.db_max_connections)
             .field("max_segment_count", &self.max_segment_count)
             .field("max_ids_per_minute", &self.max_ids_per_minute)
             .field("require_allocation_tokens", &self.require_allocation_tokens)

@@ -11,6 +11,9 @@ pub(crate) struct Fields {
     obj: Map<String, Value>,
     /// Problems found so far, in FastAPI's format.
     problems: Vec<Value>,
+    /// Where the object sits in the body (`["body"]`, or `["body", "items", 3]` for an item of
+    /// a batch): the start of every problem's `loc`.
+    at: Vec<Value>,
 }
 
 /// Fields whose values are never echoed in a 422.
@@ -19,13 +22,15 @@ const SECRET_FIELDS: &[&str] = &["password", "db_password"];
 /// What a 422 shows instead of a secret.
 const REDACTED: &str = "[redacted]";
 
-fn problem(kind: &str, field: &str, msg: impl Into<String>, input: Value) -> Value {
+fn problem(at: &[Value], kind: &str, field: &str, msg: impl Into<String>, input: Value) -> Value {
     let input = if SECRET_FIELDS.contains(&field) {
         Value::String(REDACTED.into())
     } else {
         redacted(input)
     };
-    json!({"type": kind, "loc": ["body", field], "msg": msg.into(), "input": input})
+    let mut loc = at.to_vec();
+    loc.push(Value::String(field.to_owned()));
+    json!({"type": kind, "loc": loc, "msg": msg.into(), "input": input})
 }
 
 /// `value` with the secret fields of an object replaced.
@@ -44,10 +49,7 @@ impl Fields {
     /// Parses `body` as a JSON object; anything else is a 422 at once.
     pub(crate) fn parse(body: &[u8]) -> Result<Fields, ApiError> {
         match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(obj)) => Ok(Fields {
-                obj,
-                problems: Vec::new(),
-            }),
+            Ok(Value::Object(obj)) => Ok(Fields::object(obj, vec![json!("body")])),
             Ok(other) => Err(ApiError::Unprocessable(vec![json!({
                 "type": "model_attributes_type", "loc": ["body"],
                 "msg": "Input should be a valid dictionary or object to extract fields from", "input": other
@@ -59,10 +61,24 @@ impl Fields {
         }
     }
 
+    /// Fields of an object found at `at` in the body (its problems' `loc` start there).
+    pub(crate) fn object(obj: Map<String, Value>, at: Vec<Value>) -> Fields {
+        Fields {
+            obj,
+            problems: Vec::new(),
+            at,
+        }
+    }
+
+    /// The problems found so far, leaving none.
+    pub(crate) fn take_problems(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.problems)
+    }
+
     fn missing(&mut self, field: &str) {
         let input = Value::Object(self.obj.clone());
         self.problems
-            .push(problem("missing", field, "Field required", input));
+            .push(problem(&self.at, "missing", field, "Field required", input));
     }
 
     /// A required string of `min..=max` characters.
@@ -80,6 +96,7 @@ impl Fields {
                         if min == 1 { "" } else { "s" }
                     );
                     self.problems.push(problem(
+                        &self.at,
                         "string_too_short",
                         field,
                         msg,
@@ -88,6 +105,7 @@ impl Fields {
                 } else if n > max {
                     let msg = format!("String should have at most {max} characters");
                     self.problems.push(problem(
+                        &self.at,
                         "string_too_long",
                         field,
                         msg,
@@ -98,6 +116,7 @@ impl Fields {
             }
             Some(other) => {
                 self.problems.push(problem(
+                    &self.at,
                     "string_type",
                     field,
                     "Input should be a valid string",
@@ -112,11 +131,33 @@ impl Fields {
     pub(crate) fn at_most_bytes(&mut self, field: &str, value: &str, max: usize) {
         if value.len() > max {
             self.problems.push(problem(
+                &self.at,
                 "string_too_long",
                 field,
                 format!("String should have at most {max} bytes"),
                 Value::Null,
             ));
+        }
+    }
+
+    /// A required list (its items, taken out of the body); `None` after noting the problem.
+    pub(crate) fn list(&mut self, field: &str) -> Option<Vec<Value>> {
+        match self.obj.get_mut(field).map(Value::take) {
+            None => {
+                self.missing(field);
+                None
+            }
+            Some(Value::Array(items)) => Some(items),
+            Some(other) => {
+                self.problems.push(problem(
+                    &self.at,
+                    "list_type",
+                    field,
+                    "Input should be a valid list",
+                    other,
+                ));
+                None
+            }
         }
     }
 
@@ -164,11 +205,12 @@ impl Fields {
             } else {
                 ("int_parsing", "Input should be a valid integer".to_string())
             };
-            self.problems.push(problem(kind, field, msg, raw));
+            self.problems.push(problem(&self.at, kind, field, msg, raw));
             return 0;
         };
         if value < min {
             self.problems.push(problem(
+                &self.at,
                 "greater_than_equal",
                 field,
                 format!("Input should be greater than or equal to {min}"),
@@ -176,6 +218,7 @@ impl Fields {
             ));
         } else if value > max {
             self.problems.push(problem(
+                &self.at,
                 "less_than_equal",
                 field,
                 format!("Input should be less than or equal to {max}"),
@@ -196,6 +239,7 @@ impl Fields {
                 .collect::<Vec<_>>()
                 .join(", ");
             self.problems.push(problem(
+                &self.at,
                 "enum",
                 field,
                 format!("Input should be {list}"),

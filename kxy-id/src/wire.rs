@@ -14,7 +14,9 @@
 //!   both forms ([`read_integer`]);
 //! - how an answer of the allocation endpoint reads: a [`Segment`] or a [`Failure`]
 //!   ([`parse_allocate_answer`]); any other endpoint's the same way ([`parse_answer`]);
-//! - the admin endpoints' paths, bodies and answers ([`admin`]).
+//! - the admin endpoints' paths, bodies and answers ([`admin`]);
+//! - the batch endpoint ([`ALLOCATE_BATCH_PATH`], `batch.rs`): many keys in one round trip,
+//!   one [`BatchItemResult`] per item ([`parse_allocate_batch_answer`]).
 //!
 //! The module knows nothing of HTTP libraries: the server turns envelopes into responses, the
 //! client turns a [`Failure`] into its own error type.
@@ -424,6 +426,13 @@ fn success_envelope(status: u16, body: &[u8]) -> std::result::Result<Value, Fail
     }
 }
 
+/// The `data` of a successful envelope (HTTP 200, `code` 0), or the [`Failure`] the status and
+/// envelope describe, as [`parse_allocate_answer`] documents them.
+pub(crate) fn parse_envelope_data(status: u16, body: &[u8]) -> std::result::Result<Value, Failure> {
+    let mut json = success_envelope(status, body)?;
+    Ok(json.get_mut("data").map(Value::take).unwrap_or(Value::Null))
+}
+
 /// The `msg` of an envelope (an object with a `code`), if the value is one.
 fn envelope_message(json: &Value) -> Option<String> {
     json.get("code")?;
@@ -456,6 +465,11 @@ fn quote(body: &[u8]) -> String {
 }
 
 pub mod admin;
+mod batch;
+pub use batch::{
+    ALLOCATE_BATCH_PATH, AllocateBatchRequest, BatchAnswer, BatchItemResult, ITEMS_FIELD,
+    MAX_BATCH_ITEMS, parse_allocate_batch_answer,
+};
 
 #[cfg(test)]
 mod tests;

@@ -105,3 +105,11 @@ pub fn assert_unique(mut ids: Vec<i64>) {
     ids.dedup();
     assert_eq!(ids.len(), n, "{} duplicate IDs", n - ids.len());
 }
+
+/// The IDs of every thread, joined in order (a thread that panicked fails the test).
+pub fn join_ids(threads: Vec<std::thread::JoinHandle<Vec<i64>>>) -> Vec<i64> {
+    threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("no panic"))
+        .collect()
+}

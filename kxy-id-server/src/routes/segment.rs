@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use kxy_id::Segment;
 use kxy_id::wire::{AllocateRequest, DEFAULT_SEGMENT_COUNT, MAX_FIELD_CHARS, field};
 
 use crate::error::{ApiError, ApiResult};
@@ -17,6 +18,20 @@ pub(crate) async fn allocate(
     authorization: Option<&str>,
 ) -> ApiResult {
     let request = read_allocate(body)?;
+    let segment = allocate_request(state, &request, authorization).await?;
+    Ok(ok(
+        format!("Allocated segment: {} to {}", segment.start, segment.end),
+        segment,
+    ))
+}
+
+/// One allocation as the single endpoint makes it (also each item of a batch): the key
+/// checked, the token of its system code when required, the server's limits, then the store.
+pub(crate) async fn allocate_request(
+    state: &AppState,
+    request: &AllocateRequest,
+    authorization: Option<&str>,
+) -> Result<Segment, ApiError> {
     // Parts too long for a key are refused here with the key's own message (400), not as 422.
     let key = request.key()?;
     state
@@ -33,15 +48,12 @@ pub(crate) async fn allocate(
             if matches!(e, kxy_id::Error::Overflow { .. }) {
                 state.metrics.exhausted();
             }
-            as_written(e, &request)
+            as_written(e, request)
         })?;
     state
         .metrics
         .allocated(segment.len(), segment.end, started.elapsed());
-    Ok(ok(
-        format!("Allocated segment: {} to {}", segment.start, segment.end),
-        segment,
-    ))
+    Ok(segment)
 }
 
 /// The error of a key without a counter, naming the parts as the caller wrote them.
@@ -68,8 +80,15 @@ fn as_written(e: kxy_id::Error, request: &AllocateRequest) -> ApiError {
 /// Reads an [`AllocateRequest`] field by field, so that every problem is named in the 422.
 fn read_allocate(body: &[u8]) -> Result<AllocateRequest, ApiError> {
     let mut f = Fields::parse(body)?;
+    let request = read_request(&mut f);
+    f.finish()?;
+    Ok(request)
+}
+
+/// The fields of an [`AllocateRequest`] (problems stay in `f`).
+pub(crate) fn read_request(f: &mut Fields) -> AllocateRequest {
     // Fields are read (and their problems listed) in the order of the request type.
-    let request = AllocateRequest {
+    AllocateRequest {
         system_code: f.string(field::SYSTEM_CODE, 1, MAX_FIELD_CHARS),
         db_name: f.string(field::DB_NAME, 1, MAX_FIELD_CHARS),
         table_name: f.string(field::TABLE_NAME, 1, MAX_FIELD_CHARS),
@@ -80,9 +99,7 @@ fn read_allocate(body: &[u8]) -> Result<AllocateRequest, ApiError> {
             i64::MAX,
             Some(DEFAULT_SEGMENT_COUNT),
         ),
-    };
-    f.finish()?;
-    Ok(request)
+    }
 }
 
 /// `GET /api/segment/counters?system_code=..&db_name=..` (auth): every counter with its value.

@@ -120,6 +120,30 @@ pub(crate) async fn primary_key_of<C: DbConnector>(
     })
 }
 
+/// [`DbConnector::primary_keys`] from the tables of a database (sorted) and the key columns of
+/// all its tables as `(table, column)` rows in key order within each table (rows of other
+/// tables are ignored; table names are matched exactly, so tables differing only in case keep
+/// their own keys).
+pub(crate) fn keys_by_table(
+    tables: Vec<String>,
+    key_columns: impl IntoIterator<Item = (String, Column)>,
+) -> Vec<(String, Result<PrimaryKey>)> {
+    let mut keys: std::collections::HashMap<String, Vec<Column>> =
+        tables.iter().map(|t| (t.clone(), Vec::new())).collect();
+    for (table, column) in key_columns {
+        if let Some(columns) = keys.get_mut(&table) {
+            columns.push(column);
+        }
+    }
+    tables
+        .into_iter()
+        .map(|t| {
+            let columns = keys.remove(&t).unwrap_or_default();
+            (t, Ok(PrimaryKey { columns }))
+        })
+        .collect()
+}
+
 /// The message of [`Error::NotFound`] for a table that does not exist.
 pub(crate) fn table_not_found(database: &str, table: &str) -> Error {
     Error::NotFound(format!(
@@ -181,5 +205,35 @@ mod tests {
         assert!(matches!(p(Some("1.5")), Err(Error::Backend { .. })));
         assert!(matches!(p(Some("abc")), Err(Error::Backend { .. })));
         assert!(matches!(p(Some("")), Err(Error::Backend { .. })));
+    }
+
+    #[test]
+    fn key_columns_are_grouped_by_exact_table_name_in_order() {
+        let col = |n: &str| Column {
+            name: n.into(),
+            ty: "int".into(),
+        };
+        let rows = [
+            ("T", col("a")),
+            ("t", col("x")),
+            ("T", col("b")),
+            ("other_schema_or_view", col("z")),
+        ]
+        .map(|(t, c)| (t.to_owned(), c));
+        let keys = keys_by_table(vec!["T".into(), "none".into(), "t".into()], rows);
+        let names: Vec<(&str, Vec<&str>)> = keys
+            .iter()
+            .map(|(t, k)| {
+                let k = k.as_ref().unwrap();
+                (
+                    t.as_str(),
+                    k.columns.iter().map(|c| c.name.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [("T", vec!["a", "b"]), ("none", vec![]), ("t", vec!["x"])]
+        );
     }
 }

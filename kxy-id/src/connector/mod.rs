@@ -83,7 +83,8 @@ pub use postgres::PgConnector;
 pub struct ConnectorOptions {
     /// How long to wait for a connection (TCP, TLS and login) before giving up. Default 5 s.
     pub connect_timeout: Duration,
-    /// The most connections a connector keeps open per database. Default 2.
+    /// The most connections a connector opens to one business database at once (the `MAX`
+    /// queries of initialize and the scanner run this many at a time). Default 4.
     pub max_connections: u32,
     /// SQL Server only: accept the server's TLS certificate without checking it (servers often
     /// use the self-signed certificate SQL Server generates). Default `false`.
@@ -94,7 +95,7 @@ impl Default for ConnectorOptions {
     fn default() -> Self {
         ConnectorOptions {
             connect_timeout: Duration::from_secs(5),
-            max_connections: 2,
+            max_connections: 4,
             trust_server_certificate: false,
         }
     }
@@ -139,6 +140,30 @@ pub trait DbConnector: Send + Sync + std::fmt::Debug {
     /// The primary key of a table (no columns when it has none);
     /// [`Error::NotFound`] when the table does not exist.
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey>;
+
+    /// The primary key of every base table of `database` (no columns for a table without
+    /// one), sorted by table: what [`list_tables`] and [`primary_key`] give table by table,
+    /// read in a handful of catalog queries whatever the number of tables. A table whose key
+    /// could not be read has its error instead.
+    ///
+    /// The default asks table by table; every connector of this crate overrides it.
+    ///
+    /// [`list_tables`]: DbConnector::list_tables
+    /// [`primary_key`]: DbConnector::primary_key
+    async fn primary_keys(&self, database: &str) -> Result<Vec<(String, Result<PrimaryKey>)>> {
+        let mut out = Vec::new();
+        for table in self.list_tables(database).await? {
+            let key = self.primary_key(database, &table).await;
+            out.push((table, key));
+        }
+        Ok(out)
+    }
+
+    /// How many `MAX` queries may run at once ([`ConnectorOptions::max_connections`] for the
+    /// connectors with a pool, 1 for those with one connection).
+    fn parallelism(&self) -> usize {
+        1
+    }
 
     /// `MAX(column)` of a table, 0 for an empty table (or only NULLs).
     ///

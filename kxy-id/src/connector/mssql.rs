@@ -9,7 +9,8 @@ use tokio::sync::Mutex;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::catalog::{
-    CatalogType, column_from_row, parse_max, primary_key_of, single_column, sorted, user_databases,
+    CatalogType, column_from_row, keys_by_table, parse_max, primary_key_of, single_column, sorted,
+    user_databases,
 };
 use super::ident::{quote_identifier, validate_identifier};
 use super::{Column, ConnectorOptions, DbConnector, DbServer, PrimaryKey};
@@ -222,6 +223,24 @@ pub(crate) fn primary_key_sql(database: &str) -> Result<String> {
     ))
 }
 
+/// The key columns of every table of `[database].dbo` with their types, in key order within a
+/// table: `[table, column, data type, character length, precision, scale]` as text.
+pub(crate) fn schema_keys_sql(database: &str) -> Result<String> {
+    let d = quote_identifier(DbType::SqlServer, database)?;
+    Ok(format!(
+        "SELECT CAST(k.TABLE_NAME AS NVARCHAR(128)), CAST(k.COLUMN_NAME AS NVARCHAR(128)), \
+         CAST(col.DATA_TYPE AS NVARCHAR(128)), CAST(col.CHARACTER_MAXIMUM_LENGTH AS NVARCHAR(20)), \
+         CAST(col.NUMERIC_PRECISION AS NVARCHAR(20)), CAST(col.NUMERIC_SCALE AS NVARCHAR(20)) \
+         FROM {d}.INFORMATION_SCHEMA.TABLE_CONSTRAINTS c \
+         JOIN {d}.INFORMATION_SCHEMA.KEY_COLUMN_USAGE k \
+         ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME \
+         JOIN {d}.INFORMATION_SCHEMA.COLUMNS col ON col.TABLE_SCHEMA = k.TABLE_SCHEMA \
+         AND col.TABLE_NAME = k.TABLE_NAME AND col.COLUMN_NAME = k.COLUMN_NAME \
+         WHERE c.CONSTRAINT_TYPE = 'PRIMARY KEY' AND c.TABLE_SCHEMA = '{SCHEMA}' \
+         ORDER BY k.TABLE_NAME, k.ORDINAL_POSITION"
+    ))
+}
+
 /// `SELECT CAST(MAX([column]) AS VARCHAR(40)) FROM [database].[dbo].[table]`.
 pub(crate) fn max_sql(database: &str, table: &str, column: &str) -> Result<String> {
     let (d, t, c) = (
@@ -281,6 +300,16 @@ impl DbConnector for MssqlConnector {
         primary_key_of(self, database, table, Self::key_column_names).await
     }
 
+    async fn primary_keys(&self, database: &str) -> Result<Vec<(String, Result<PrimaryKey>)>> {
+        let tables = self.list_tables(database).await?;
+        let rows = self.text_rows(&schema_keys_sql(database)?, &[]).await?;
+        let key_columns = rows.into_iter().filter_map(|r| {
+            let table = r.first().cloned().flatten()?;
+            Some((table, column_from_row(r.get(1..)?, type_name)?))
+        });
+        Ok(keys_by_table(tables, key_columns))
+    }
+
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {
         let sql = max_sql(database, table, column)?;
         let rows = self.text_rows(&sql, &[]).await?;
@@ -313,6 +342,17 @@ mod tests {
         );
         assert!(columns.contains("c.TABLE_NAME = @P1"), "{columns}");
         assert!(columns.contains("TABLE_TYPE = 'BASE TABLE'"), "{columns}");
+        let keys = schema_keys_sql("d").unwrap();
+        assert!(
+            keys.contains("FROM [d].INFORMATION_SCHEMA.TABLE_CONSTRAINTS c")
+                && keys.contains("JOIN [d].INFORMATION_SCHEMA.COLUMNS col")
+                && keys.contains("CONSTRAINT_TYPE = 'PRIMARY KEY'"),
+            "{keys}"
+        );
+        assert!(
+            keys.ends_with("ORDER BY k.TABLE_NAME, k.ORDINAL_POSITION"),
+            "{keys}"
+        );
         let pk = primary_key_sql("d").unwrap();
         assert!(
             pk.contains("CONSTRAINT_TYPE = 'PRIMARY KEY'") && pk.contains("@P1"),

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::Mutex;
 
-use super::catalog::{primary_key_of, sorted};
+use super::catalog::{keys_by_table, primary_key_of, sorted};
 use super::ident::{quote_identifier, validate_identifier};
 use super::sqlx_common::{PoolError, connect_pool, read_max, sqlx_error};
 use super::{Column, ConnectorOptions, DbConnector, DbServer, PrimaryKey};
@@ -134,6 +134,16 @@ const PRIMARY_KEY_SQL: &str = "SELECT a.attname::text FROM pg_index i \
      WHERE i.indisprimary AND n.nspname = $1 AND c.relname = $2 \
      ORDER BY array_position(i.indkey::int2[], a.attnum)";
 
+/// The key columns of every base table of a schema with their types, in key order.
+const SCHEMA_KEYS_SQL: &str = "SELECT c.relname::text, a.attname::text, \
+     format_type(a.atttypid, a.atttypmod) FROM pg_index i \
+     JOIN pg_class c ON c.oid = i.indrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) \
+     WHERE i.indisprimary AND n.nspname = $1 AND c.relkind IN ('r', 'p') \
+     AND NOT c.relispartition AND NOT a.attisdropped \
+     ORDER BY c.relname, array_position(i.indkey::int2[], a.attnum)";
+
 /// `SELECT MAX("column")::text FROM "public"."table"`, names validated and quoted.
 pub(crate) fn max_sql(table: &str, column: &str) -> Result<String> {
     let (t, c) = (
@@ -188,6 +198,23 @@ impl DbConnector for PgConnector {
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
         primary_key_of(self, database, table, Self::key_column_names).await
+    }
+
+    async fn primary_keys(&self, database: &str) -> Result<Vec<(String, Result<PrimaryKey>)>> {
+        let tables = self.list_tables(database).await?;
+        let rows: Vec<(String, String, String)> = sqlx::query_as(SCHEMA_KEYS_SQL)
+            .bind(SCHEMA)
+            .fetch_all(&self.pool(database).await?)
+            .await
+            .map_err(|e| self.err(e))?;
+        let key_columns = rows
+            .into_iter()
+            .map(|(table, name, ty)| (table, Column { name, ty }));
+        Ok(keys_by_table(tables, key_columns))
+    }
+
+    fn parallelism(&self) -> usize {
+        self.options.max_connections.max(1) as usize
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::IdService;
 use super::initialize::TableError;
-use super::scan::{Scanned, scan};
+use futures_util::StreamExt;
+
+use super::scan::{Scanned, per_table, scan};
 use super::seed::seed_key;
 use crate::allocator::{RaiseOutcome, SegmentAllocator};
 use crate::config::DatabaseConfig;
@@ -46,6 +48,10 @@ pub struct ScanSummary {
     pub discovered: usize,
 }
 
+/// Up to this many stale discovered entries are removed one by one; more are pruned by
+/// rewriting the set once.
+const PRUNE_ONE_BY_ONE: usize = 16;
+
 /// The metadata set of a configuration's discovered tables.
 pub(super) fn discovered_name(guid: &str) -> String {
     format!("{}{guid}", names::DISCOVERED_PREFIX)
@@ -61,22 +67,37 @@ pub(crate) async fn discover(
 ) -> Result<Vec<DiscoveredTable>> {
     let mut errors = Vec::new();
     let mut discovered = Vec::new();
-    for scanned in scan(config, connector, &mut errors).await? {
-        let Scanned::Seedable(t) = scanned else {
-            continue;
+    let seedable: Vec<_> = scan(config, connector, &mut errors)
+        .await?
+        .into_iter()
+        .filter_map(|s| match s {
+            Scanned::Seedable(t) => Some(t),
+            Scanned::Skipped(_) => None,
+        })
+        .collect();
+    // Only tables without a counter are read, a bounded number at once.
+    let mut found = per_table(connector, seedable, |t| async move {
+        // The outer `Result` is the counter store's (fatal), the inner one the table's.
+        let max = match allocator.get(&t.key).await {
+            Ok(Some(_)) => Ok(None),
+            Ok(None) => Ok(Some(
+                connector.max_value(&t.database, &t.table, &t.column).await,
+            )),
+            Err(e) => Err(e),
         };
-        if allocator.get(&t.key).await?.is_some() {
-            continue;
-        }
-        match connector.max_value(&t.database, &t.table, &t.column).await {
-            Ok(max) => discovered.push(DiscoveredTable {
+        (t, max)
+    });
+    while let Some((t, max)) = found.next().await {
+        match max? {
+            None => {}
+            Some(Ok(max)) => discovered.push(DiscoveredTable {
                 database: t.database,
                 table: t.table,
                 primary_key: t.column,
                 max_id: max.max(0),
             }),
-            Err(e @ Error::Connect { .. }) => return Err(e),
-            Err(e) => errors.push(TableError {
+            Some(Err(e @ Error::Connect { .. })) => return Err(e),
+            Some(Err(e)) => errors.push(TableError {
                 database: t.database,
                 table: t.table,
                 error: e.to_string(),
@@ -106,8 +127,11 @@ impl IdService {
         let config = self.get_database(guid).await?;
         let name = discovered_name(guid);
         let mut out = Vec::new();
+        let mut kept = Vec::new();
+        let mut stale = Vec::new();
         for member in self.meta.members(&name).await? {
             let Ok(table) = serde_json::from_str::<DiscoveredTable>(&member) else {
+                kept.push(member);
                 continue;
             };
             let key = SegmentKey::new(
@@ -117,11 +141,22 @@ impl IdService {
                 &table.primary_key,
             );
             match key {
-                Ok(key) if self.allocator.get(&key).await?.is_some() => {
-                    self.meta.remove_member(&name, &member).await?;
+                Ok(key) if self.allocator.get(&key).await?.is_some() => stale.push(member),
+                _ => {
+                    kept.push(member);
+                    out.push(table);
                 }
-                _ => out.push(table),
             }
+        }
+        // A few stale entries are removed one by one; many (after an initialize, every table)
+        // in one write instead of one per entry. A scanner pass replacing the set meanwhile
+        // may then be overwritten: the set is advisory and the next pass writes it again.
+        if stale.len() <= PRUNE_ONE_BY_ONE {
+            for member in &stale {
+                self.meta.remove_member(&name, member).await?;
+            }
+        } else {
+            self.meta.replace_members(&name, &kept).await?;
         }
         out.sort_by(|a, b| (&a.database, &a.table).cmp(&(&b.database, &b.table)));
         Ok(out)

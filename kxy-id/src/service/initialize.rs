@@ -8,7 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::IdService;
-use super::scan::{Scanned, scan};
+use futures_util::StreamExt;
+
+use super::scan::{Scanned, per_table, scan};
 use crate::allocator::{RaiseOutcome, SegmentAllocator};
 use crate::config::DatabaseConfig;
 use crate::connector::DbConnector;
@@ -105,22 +107,34 @@ pub struct TableError {
 /// that fails (a `MAX` past `i64::MAX`, a permission error, ...) goes to `errors` and the
 /// others are still seeded. An unreachable server, or a configured `db_name` that does not
 /// exist, is an `Err`.
+///
+/// The catalog is read in a handful of queries per database; the `MAX` queries (each followed
+/// by its raise) run [`DbConnector::parallelism`] at a time.
 pub(crate) async fn initialize(
     config: &DatabaseConfig,
     connector: &dyn DbConnector,
     allocator: &dyn SegmentAllocator,
 ) -> Result<InitReport> {
     let mut report = InitReport::default();
+    let mut seedable = Vec::new();
     for scanned in scan(config, connector, &mut report.errors).await? {
-        let t = match scanned {
-            Scanned::Skipped(s) => {
-                report.skipped.push(s);
-                continue;
-            }
-            Scanned::Seedable(t) => t,
+        match scanned {
+            Scanned::Skipped(s) => report.skipped.push(s),
+            Scanned::Seedable(t) => seedable.push(t),
+        }
+    }
+    // Each table's MAX and raise run together, a bounded number of tables at once; the
+    // outcomes come back in table order.
+    let mut outcomes = per_table(connector, seedable, |t| async move {
+        let raised = match connector.max_value(&t.database, &t.table, &t.column).await {
+            Ok(max) => Ok((max.max(0), allocator.raise_to(&t.key, max.max(0)).await)),
+            Err(e) => Err(e),
         };
-        let max = match connector.max_value(&t.database, &t.table, &t.column).await {
-            Ok(max) => max,
+        (t, raised)
+    });
+    while let Some((t, raised)) = outcomes.next().await {
+        let (max_id, outcome) = match raised {
+            Ok(raised) => raised,
             Err(e @ Error::Connect { .. }) => return Err(e),
             Err(e) => {
                 report.errors.push(TableError {
@@ -131,8 +145,7 @@ pub(crate) async fn initialize(
                 continue;
             }
         };
-        let max_id = max.max(0);
-        match allocator.raise_to(&t.key, max_id).await {
+        match outcome {
             Ok(RaiseOutcome::Created { value } | RaiseOutcome::Raised { value }) => {
                 tracing::info!(key = %t.key, value, "counter seeded from the table");
                 report.set.push(SeededKey {

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use oracle::Connection;
 
-use super::catalog::{column_from_row, parse_max, primary_key_of, single_column, sorted};
+use super::catalog::{
+    column_from_row, keys_by_table, parse_max, primary_key_of, single_column, sorted,
+};
 use super::ident::validate_identifier;
 use super::{Column, ConnectorOptions, DbConnector, DbServer, PrimaryKey};
 use crate::config::{DatabaseConfig, DbType, Endpoint};
@@ -20,7 +22,9 @@ mod error;
 mod sql;
 
 use error::{connect_error, map_error};
-use sql::{COLUMNS_SQL, PRIMARY_KEY_SQL, TABLES_SQL, max_sql, text_rows, type_name};
+use sql::{
+    COLUMNS_SQL, PRIMARY_KEY_SQL, SCHEMA_KEYS_SQL, TABLES_SQL, max_sql, text_rows, type_name,
+};
 
 /// Login data, moved into blocking tasks.
 #[derive(Clone)]
@@ -188,6 +192,18 @@ impl DbConnector for OracleConnector {
 
     async fn primary_key(&self, database: &str, table: &str) -> Result<PrimaryKey> {
         primary_key_of(self, database, table, Self::key_column_names).await
+    }
+
+    async fn primary_keys(&self, database: &str) -> Result<Vec<(String, Result<PrimaryKey>)>> {
+        let tables = self.list_tables(database).await?;
+        let rows = self
+            .run(|conn| text_rows(conn, SCHEMA_KEYS_SQL, &[], 6))
+            .await?;
+        let key_columns = rows.into_iter().filter_map(|r| {
+            let table = r.first().cloned().flatten()?;
+            Some((table, column_from_row(r.get(1..)?, type_name)?))
+        });
+        Ok(keys_by_table(tables, key_columns))
     }
 
     async fn max_value(&self, database: &str, table: &str, column: &str) -> Result<i64> {

@@ -21,6 +21,15 @@ pub(crate) const PRIMARY_KEY_SQL: &str = "SELECT cc.COLUMN_NAME FROM USER_CONSTR
      JOIN USER_CONS_COLUMNS cc ON cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND cc.TABLE_NAME = c.TABLE_NAME \
      WHERE c.CONSTRAINT_TYPE = 'P' AND c.TABLE_NAME = :1 ORDER BY cc.POSITION";
 
+/// The key columns of every table of the user's schema with their types, in key order within
+/// a table: the table, then the columns of [`COLUMNS_SQL`].
+pub(crate) const SCHEMA_KEYS_SQL: &str = "SELECT cc.TABLE_NAME, cc.COLUMN_NAME, c.DATA_TYPE, \
+     TO_CHAR(c.CHAR_LENGTH), TO_CHAR(c.DATA_PRECISION), TO_CHAR(c.DATA_SCALE) \
+     FROM USER_CONSTRAINTS k \
+     JOIN USER_CONS_COLUMNS cc ON cc.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND cc.TABLE_NAME = k.TABLE_NAME \
+     JOIN USER_TAB_COLUMNS c ON c.TABLE_NAME = cc.TABLE_NAME AND c.COLUMN_NAME = cc.COLUMN_NAME \
+     WHERE k.CONSTRAINT_TYPE = 'P' ORDER BY cc.TABLE_NAME, cc.POSITION";
+
 /// `SELECT TO_CHAR(MAX("column")) FROM "table"` (the user's schema).
 pub(crate) fn max_sql(table: &str, column: &str) -> Result<String> {
     let (t, c) = (
@@ -97,6 +106,8 @@ mod tests {
             PRIMARY_KEY_SQL.contains("CONSTRAINT_TYPE = 'P'") && PRIMARY_KEY_SQL.contains(":1")
         );
         assert!(PRIMARY_KEY_SQL.ends_with("ORDER BY cc.POSITION"));
+        assert!(SCHEMA_KEYS_SQL.contains("CONSTRAINT_TYPE = 'P'"));
+        assert!(SCHEMA_KEYS_SQL.ends_with("ORDER BY cc.TABLE_NAME, cc.POSITION"));
         assert!(TABLES_SQL.starts_with("SELECT TABLE_NAME FROM USER_TABLES"));
         for bad in ["x\"y", "x\"; DROP TABLE t; --", "", "a\0b"] {
             assert!(matches!(

@@ -61,6 +61,33 @@ pub async fn classifies_every_table(connector: &dyn DbConnector, db: &str, fixtu
     ));
 }
 
+/// The keys of the whole database read at once ([`DbConnector::primary_keys`]) are the ones
+/// read table by table: same tables in the same order, same columns and types (composite,
+/// non-integer and missing keys included).
+pub async fn schema_keys_match_table_keys(
+    connector: &dyn DbConnector,
+    db: &str,
+    fixture: &Fixture,
+) {
+    let all = connector
+        .primary_keys(db)
+        .await
+        .expect("keys of the schema");
+    let tables: Vec<&str> = all.iter().map(|(t, _)| t.as_str()).collect();
+    let listed = connector.list_tables(db).await.expect("list tables");
+    assert_eq!(tables, listed, "same tables, same order");
+    for (table, key) in &all {
+        let key = key
+            .as_ref()
+            .unwrap_or_else(|e| panic!("key of {table}: {e}"));
+        let one = connector.primary_key(db, table).await.expect("primary key");
+        assert_eq!(key, &one, "{table}");
+    }
+    for t in &fixture.tables {
+        assert!(tables.contains(&t.name.as_str()), "{} missing", t.name);
+    }
+}
+
 /// `MAX` of every integer key is exact (past 2^53 and near 2^63), 0 for an empty table, and a
 /// value outside `i64` is [`Error::OutOfRange`].
 pub async fn reads_every_max_exactly(connector: &dyn DbConnector, db: &str, fixture: &Fixture) {

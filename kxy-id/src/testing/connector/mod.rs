@@ -36,7 +36,7 @@ mod unreachable;
 
 pub use catalog::{
     classifies_every_table, lists_base_tables_only, reads_every_max_exactly,
-    system_databases_are_hidden,
+    schema_keys_match_table_keys, system_databases_are_hidden,
 };
 pub use discover::discover_never_writes;
 pub use fixture::{Expect, Fixture, FixtureTable, NEAR_2_63, PAST_2_53};
@@ -126,6 +126,7 @@ pub async fn run_all(
     let db = the_database(config, connector).await;
     lists_base_tables_only(connector, &db, fixture).await;
     classifies_every_table(connector, &db, fixture).await;
+    schema_keys_match_table_keys(connector, &db, fixture).await;
     reads_every_max_exactly(connector, &db, fixture).await;
     lookups_find_the_real_names(connector, &db, fixture).await;
     hostile_names_are_refused(connector, &db, fixture).await;

@@ -1,0 +1,33 @@
+//! What the load benches share: whether `cargo bench` runs them, their runtime and settings
+//! from the environment.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+/// The 2-thread runtime a bench runs on, or `None` under `cargo test --benches` (which passes no
+/// `--bench`): the benches create databases and servers, which a test run should not.
+pub fn bench_runtime() -> Option<tokio::runtime::Runtime> {
+    if !std::env::args().any(|a| a == "--bench") {
+        return None;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    Some(runtime)
+}
+
+/// The number in the environment variable `name`, or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// How long each row of a load bench runs: `KXY_LOAD_SECONDS` (default 5).
+pub fn load_seconds() -> Duration {
+    Duration::from_secs(env_number("KXY_LOAD_SECONDS", 5))
+}
