@@ -40,7 +40,7 @@ use chaos::redis::{AOF, NO_PERSISTENCE, RDB, RedisServer};
 use chaos::scenario::{Scenario, four_custom_keys};
 use chaos::servers::{Servers, Targets, binary, flags};
 use chaos::sql;
-use common::raw_http::{call, int};
+use common::raw_http::{admin_call, call, int};
 use kxy_id::testing::TestDatabase;
 use serde_json::{Value, json};
 
@@ -276,23 +276,6 @@ impl Run {
 
 // ---------------------------------------------------------------------------------------------
 // Setup through the admin API.
-
-/// The envelope of an admin call that must succeed.
-fn admin_call(
-    addr: &str,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-    token: Option<&str>,
-) -> Value {
-    let (status, body) = call(addr, method, path, body, token)
-        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"));
-    assert!(
-        status == 200 && body["code"] == 0,
-        "{method} {path} on {addr}: {status} {body}"
-    );
-    body["data"].clone()
-}
 
 /// Creates the admin (when there is none yet) and logs in.
 fn login(addr: &str) -> String {

@@ -21,11 +21,11 @@ use std::time::Duration;
 use chaos::check;
 use chaos::proxy::{Mode, Proxy};
 use chaos::servers::{Servers, flags};
-use common::raw_http::call;
+use common::raw_http::{admin_call, call};
 use kxy_id::SegmentKey;
 use kxy_id::testing::TestDatabase;
 use kxy_id_client::{HttpConfig, HttpSource, SegmentSource};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const JWT_SECRET: &str = "kxy-id-many-servers-jwt-secret-of-at-least-32-bytes-0123";
 
@@ -35,23 +35,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a runtime")
-}
-
-/// An admin call that must succeed; its `data`.
-fn admin_call(
-    addr: &str,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-    token: Option<&str>,
-) -> Value {
-    let (status, body) =
-        call(addr, method, path, body, token).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    assert!(
-        status == 200 && body["code"] == 0,
-        "{method} {path}: {status} {body}"
-    );
-    body["data"].clone()
 }
 
 /// A custom sequence `seq.t` of system `many`, created through server `addr`.

@@ -102,6 +102,23 @@ pub fn call(
     conn.request(method, path, body.as_deref(), token, true)
 }
 
+/// An admin API call that must succeed (HTTP 200, code 0); its `data`.
+pub fn admin_call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    token: Option<&str>,
+) -> Value {
+    let (status, body) = call(addr, method, path, body, token)
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"));
+    assert!(
+        status == 200 && body["code"] == 0,
+        "{method} {path} on {addr}: {status} {body}"
+    );
+    body["data"].clone()
+}
+
 /// An integer of a response: a JSON number, or a decimal string (the server writes integers
 /// past 2^53 as strings).
 pub fn int(value: &Value) -> Option<i64> {
