@@ -14,44 +14,26 @@ use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use clap::Parser;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
 use kxy_id::SegmentKey;
-use kxy_id_server::{Settings, open_state, run};
+use kxy_id_server::{open_state, run};
+use support::{bench_runtime, connect, env_number, server_settings};
+
+mod support;
 
 /// The child's marker: run the server.
 const CHILD: &str = "KXY_CONNECTIONS_BENCH_SERVER";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 const BODY: &str = r#"{"system_code":"conn","db_name":"bench","table_name":"t","field_name":"id","segment_count":100}"#;
 
 /// The child: a server on 127.0.0.1:0 (embedded SQLite, reserving ahead: the default), its
 /// address on stdout, until stdin closes.
-fn serve() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+fn serve(rt: tokio::runtime::Runtime) {
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let settings = Settings::try_parse_from([
-            "kxy-id-server",
-            "--data-dir",
-            &dir.path().display().to_string(),
-            "--scan-interval",
-            "0",
-        ])
-        .expect("settings");
+        let settings = server_settings(dir.path(), &[]);
         let state = open_state(&settings).await.expect("open the store");
         let key = SegmentKey::new("conn", "bench", "t", "id").expect("key");
         state
@@ -86,17 +68,6 @@ fn rss(pid: u32) -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     pages * 4096
-}
-
-/// Opens a keep-alive HTTP/1.1 connection.
-async fn connect(addr: std::net::SocketAddr) -> std::io::Result<SendRequest<Full<Bytes>>> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(std::io::Error::other)?;
-    tokio::spawn(conn);
-    Ok(sender)
 }
 
 /// One allocation over `sender`; whether it succeeded.
@@ -170,19 +141,20 @@ async fn open_loop(
 }
 
 fn main() {
-    if std::env::var_os(CHILD).is_some() {
-        return serve();
-    }
-    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: do nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
+    // `cargo test --benches` passes no `--bench`: nothing runs then.
+    let Some(rt) = bench_runtime() else {
         return;
+    };
+    if std::env::var_os(CHILD).is_some() {
+        return serve(rt);
     }
-    let idle = env_or("KXY_IDLE_CONNECTIONS", 10_000);
-    let active = env_or("KXY_ACTIVE_CONNECTIONS", 1_000);
-    let rate = env_or("KXY_LOAD_RATE", 5_000);
-    let seconds = env_or("KXY_LOAD_SECONDS", 5);
+    let idle = env_number("KXY_IDLE_CONNECTIONS", 10_000);
+    let active = env_number("KXY_ACTIVE_CONNECTIONS", 1_000);
+    let rate = env_number("KXY_LOAD_RATE", 5_000);
+    let seconds = env_number("KXY_LOAD_SECONDS", 5);
 
     let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .arg("--bench")
         .env(CHILD, "1")
         .env("RUST_LOG", "error")
         .stdin(std::process::Stdio::piped())
@@ -196,11 +168,6 @@ fn main() {
         .expect("the server's address");
     let addr: std::net::SocketAddr = line.trim().parse().expect("an address");
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
     rt.block_on(async {
         let (baseline, base_failures, base_late) = open_loop(addr, 32, rate, seconds).await;
         let before = rss(pid);

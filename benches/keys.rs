@@ -14,20 +14,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use clap::Parser;
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use kxy_id::SegmentKey;
-use kxy_id_server::{Settings, open_state, run};
+use kxy_id_server::{open_state, run};
+use support::{bench_runtime, connect, env_number, server_settings};
+
+mod support;
 
 const CONNECTIONS: usize = 32;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// This process's resident memory, in bytes.
 fn rss() -> u64 {
@@ -54,13 +48,7 @@ async fn load(addr: std::net::SocketAddr, seconds: u64, pick: fn(u64) -> u64) ->
         .map(|c| {
             let (stop, done) = (stop.clone(), done.clone());
             tokio::spawn(async move {
-                let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-                stream.set_nodelay(true).expect("nodelay");
-                let (mut sender, conn) =
-                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                        .await
-                        .expect("handshake");
-                tokio::spawn(conn);
+                let mut sender = connect(addr).await.expect("connect");
                 let mut n = c.wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 while !stop.load(Ordering::Relaxed) {
                     n = n.wrapping_add(1);
@@ -94,33 +82,17 @@ async fn load(addr: std::net::SocketAddr, seconds: u64, pick: fn(u64) -> u64) ->
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: do nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
+    // `cargo test --benches` passes no `--bench`: nothing runs then.
+    let Some(rt) = bench_runtime() else {
         return;
-    }
-    let keys = env_or("KXY_KEYS", 1_000_000).max(1);
-    let seconds = env_or("KXY_LOAD_SECONDS", 5);
+    };
+    let keys = env_number("KXY_KEYS", 1_000_000).max(1);
+    let seconds = env_number("KXY_LOAD_SECONDS", 5);
     static KEYS: AtomicU64 = AtomicU64::new(1);
     KEYS.store(keys, Ordering::Relaxed);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let settings = Settings::try_parse_from([
-            "kxy-id-server",
-            "--data-dir",
-            &dir.path().display().to_string(),
-            "--store",
-            "memory://",
-            "--reserve",
-            "1000",
-            "--scan-interval",
-            "0",
-        ])
-        .expect("settings");
+        let settings = server_settings(dir.path(), &["--store", "memory://", "--reserve", "1000"]);
         let state = open_state(&settings).await.expect("open the store");
         let service = state.service.clone();
         let key = |i: u64| SegmentKey::new("keys", "bench", &table(i), "id").expect("key");

@@ -31,3 +31,26 @@ pub fn env_number(name: &str, default: u64) -> u64 {
 pub fn load_seconds() -> Duration {
     Duration::from_secs(env_number("KXY_LOAD_SECONDS", 5))
 }
+
+/// Settings of a bench's server: data directory `dir`, no table scanner, then `extra` flags.
+pub fn server_settings(dir: &std::path::Path, extra: &[&str]) -> kxy_id_server::Settings {
+    use clap::Parser;
+    let dir = dir.display().to_string();
+    let mut args = vec!["kxy-id-server", "--data-dir", &dir, "--scan-interval", "0"];
+    args.extend_from_slice(extra);
+    kxy_id_server::Settings::try_parse_from(args).expect("settings")
+}
+
+/// A keep-alive HTTP/1.1 connection to `addr` (its driver spawned on the current runtime).
+pub async fn connect(
+    addr: std::net::SocketAddr,
+) -> std::io::Result<hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
