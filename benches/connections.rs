@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use kxy_id::SegmentKey;
 use kxy_id_server::{open_state, run};
-use support::{bench_runtime, connect, env_number, server_settings};
+use support::{bench_runtime, connect, env_number, resident_bytes, server_settings};
 
 mod support;
 
@@ -57,17 +57,6 @@ fn serve(rt: tokio::runtime::Runtime) {
         .await
         .expect("server");
     });
-}
-
-/// Resident memory of process `pid`, in bytes.
-fn rss(pid: u32) -> u64 {
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
 }
 
 /// One allocation over `sender`; whether it succeeded.
@@ -170,7 +159,7 @@ fn main() {
 
     rt.block_on(async {
         let (baseline, base_failures, base_late) = open_loop(addr, 32, rate, seconds).await;
-        let before = rss(pid);
+        let before = resident_bytes(&pid.to_string());
         let mut idle_senders = Vec::with_capacity(idle as usize);
         for _ in 0..idle {
             let mut sender = connect(addr).await.expect("an idle connection");
@@ -178,9 +167,9 @@ fn main() {
             idle_senders.push(sender);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let with_idle = rss(pid);
+        let with_idle = resident_bytes(&pid.to_string());
         let (loaded, failures, late) = open_loop(addr, active, rate, seconds).await;
-        let with_active = rss(pid);
+        let with_active = resident_bytes(&pid.to_string());
         let mut still_open = 0;
         for sender in idle_senders.iter_mut() {
             if allocate(sender).await {

@@ -17,22 +17,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use kxy_id::SegmentKey;
 use kxy_id_server::{open_state, run};
-use support::{bench_runtime, connect, env_number, server_settings};
+use support::{bench_runtime, connect, env_number, resident_bytes, server_settings};
 
 mod support;
 
 const CONNECTIONS: usize = 32;
-
-/// This process's resident memory, in bytes.
-fn rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
 
 /// The table name of key number `i`.
 fn table(i: u64) -> String {
@@ -97,15 +86,15 @@ fn main() {
         let service = state.service.clone();
         let key = |i: u64| SegmentKey::new("keys", "bench", &table(i), "id").expect("key");
 
-        let empty = rss();
+        let empty = resident_bytes("self");
         for i in 0..keys {
             service.allocator().raise_to(&key(i), 0).await.expect("seed");
         }
-        let seeded = rss();
+        let seeded = resident_bytes("self");
         for i in 0..keys {
             service.allocate(&key(i), 1).await.expect("allocate");
         }
-        let reserved = rss();
+        let reserved = resident_bytes("self");
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

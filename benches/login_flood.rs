@@ -34,6 +34,7 @@ async fn post(
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from_static(body.as_bytes())))
         .expect("request");
+    sender.ready().await.expect("the connection is open");
     let res = sender.send_request(req).await.expect("an answer");
     let status = res.status().as_u16();
     (
@@ -121,9 +122,10 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(run(listener, state, std::future::pending()));
-        let mut sender = connect(addr).await.expect("connect");
         let admin = r#"{"username":"admin","password":"the-right-password-1"}"#;
-        assert_eq!(post(&mut sender, "/api/auth/init-user", admin).await.0, 200);
+        let mut setup = connect(addr).await.expect("connect");
+        assert_eq!(post(&mut setup, "/api/auth/init-user", admin).await.0, 200);
+        let mut sender = connect(addr).await.expect("connect");
         allocations(&mut sender, per_phase).await; // warm up
 
         let (hashed, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));

@@ -54,3 +54,14 @@ pub async fn connect(
     tokio::spawn(conn);
     Ok(sender)
 }
+
+/// Resident memory of a process, in bytes: `process` is a pid or `self`.
+pub fn resident_bytes(process: &str) -> u64 {
+    let statm = std::fs::read_to_string(format!("/proc/{process}/statm")).unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
