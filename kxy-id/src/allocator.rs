@@ -109,6 +109,19 @@ pub trait SegmentAllocator: Send + Sync + std::fmt::Debug {
     /// Never lowers a counter, also while allocations run concurrently.
     async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome>;
 
+    /// Raises several counters, each as [`raise_to`](Self::raise_to) would: one outcome per
+    /// item, in order, with `raise_to`'s guarantees for every item.
+    ///
+    /// Stores that can group the writes override it (the SQL stores write a batch in one
+    /// transaction, so seeding thousands of tables costs a few commits, not thousands).
+    async fn raise_many(&self, items: &[(SegmentKey, i64)]) -> Vec<Result<RaiseOutcome>> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (key, value) in items {
+            outcomes.push(self.raise_to(key, *value).await);
+        }
+        outcomes
+    }
+
     /// Creates the counter of `key` with `value` if it does not exist;
     /// [`AlreadyExists`](crate::Error::AlreadyExists) otherwise (the counter is left as it was).
     async fn create(&self, key: &SegmentKey, value: i64) -> Result<()>;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::IdService;
 use futures_util::StreamExt;
 
-use super::scan::{Scanned, per_table, scan};
+use super::scan::{Scanned, SeedableTable, per_table, scan};
 use crate::allocator::{RaiseOutcome, SegmentAllocator};
 use crate::config::DatabaseConfig;
 use crate::connector::DbConnector;
@@ -108,8 +108,9 @@ pub struct TableError {
 /// others are still seeded. An unreachable server, or a configured `db_name` that does not
 /// exist, is an `Err`.
 ///
-/// The catalog is read in a handful of queries per database; the `MAX` queries (each followed
-/// by its raise) run [`DbConnector::parallelism`] at a time.
+/// The catalog is read in a handful of queries per database; the `MAX` queries run
+/// [`DbConnector::parallelism`] at a time, and their counters are raised in batches
+/// ([`SegmentAllocator::raise_many`]).
 pub(crate) async fn initialize(
     config: &DatabaseConfig,
     connector: &dyn DbConnector,
@@ -123,49 +124,62 @@ pub(crate) async fn initialize(
             Scanned::Seedable(t) => seedable.push(t),
         }
     }
-    // Each table's MAX and raise run together, a bounded number of tables at once; the
-    // outcomes come back in table order.
-    let mut outcomes = per_table(connector, seedable, |t| async move {
-        let raised = match connector.max_value(&t.database, &t.table, &t.column).await {
-            Ok(max) => Ok((max.max(0), allocator.raise_to(&t.key, max.max(0)).await)),
-            Err(e) => Err(e),
-        };
-        (t, raised)
-    });
-    while let Some((t, raised)) = outcomes.next().await {
-        let (max_id, outcome) = match raised {
-            Ok(raised) => raised,
-            Err(e @ Error::Connect { .. }) => return Err(e),
-            Err(e) => {
-                report.errors.push(TableError {
+    // The MAX queries run a bounded number at once; whatever has come back is raised as one
+    // batch (one transaction on the SQL stores), and the outcomes keep table order.
+    let mut maxes = per_table(connector, seedable, |t| async move {
+        let max = connector.max_value(&t.database, &t.table, &t.column).await;
+        (t, max)
+    })
+    .ready_chunks(RAISE_BATCH);
+    while let Some(chunk) = maxes.next().await {
+        let mut tables = Vec::with_capacity(chunk.len());
+        for (t, max) in chunk {
+            match max {
+                Ok(max) => tables.push((t, max.max(0))),
+                Err(e @ Error::Connect { .. }) => return Err(e),
+                Err(e) => report.errors.push(TableError {
                     database: t.database,
                     table: t.table,
                     error: e.to_string(),
-                });
-                continue;
+                }),
             }
-        };
-        match outcome {
-            Ok(RaiseOutcome::Created { value } | RaiseOutcome::Raised { value }) => {
-                tracing::info!(key = %t.key, value, "counter seeded from the table");
-                report.set.push(SeededKey {
-                    key: t.key.to_string(),
-                    value,
-                });
-            }
-            Ok(RaiseOutcome::AlreadyAhead { current }) => report.already_ahead.push(AheadKey {
-                key: t.key.to_string(),
-                current,
-                max_id,
-            }),
-            Err(e) => report.errors.push(TableError {
-                database: t.database,
-                table: t.table,
-                error: e.to_string(),
-            }),
+        }
+        let items: Vec<_> = tables
+            .iter()
+            .map(|(t, max)| (t.key.clone(), *max))
+            .collect();
+        let outcomes = allocator.raise_many(&items).await;
+        for ((t, max_id), outcome) in tables.into_iter().zip(outcomes) {
+            record(&mut report, t, max_id, outcome);
         }
     }
     Ok(report)
+}
+
+/// The most counters raised in one batch.
+const RAISE_BATCH: usize = 500;
+
+/// Adds what the raise of one table's counter did to `report`.
+fn record(report: &mut InitReport, t: SeedableTable, max_id: i64, outcome: Result<RaiseOutcome>) {
+    match outcome {
+        Ok(RaiseOutcome::Created { value } | RaiseOutcome::Raised { value }) => {
+            tracing::info!(key = %t.key, value, "counter seeded from the table");
+            report.set.push(SeededKey {
+                key: t.key.to_string(),
+                value,
+            });
+        }
+        Ok(RaiseOutcome::AlreadyAhead { current }) => report.already_ahead.push(AheadKey {
+            key: t.key.to_string(),
+            current,
+            max_id,
+        }),
+        Err(e) => report.errors.push(TableError {
+            database: t.database,
+            table: t.table,
+            error: e.to_string(),
+        }),
+    }
 }
 
 impl IdService {

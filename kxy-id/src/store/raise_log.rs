@@ -69,14 +69,35 @@ impl RaiseLog {
 
     /// Appends a raise of `key` to `value`.
     pub(crate) async fn record(&self, key: &SegmentKey, value: i64) -> Result<()> {
+        self.append(serde_json::json!({"key": key.as_str(), "value": value}))
+            .await
+    }
+
+    /// Appends the raises of several keys as one entry (`{"raises": [[key, value], ...]}`):
+    /// one sequence number and one write however many keys initialize seeded at once. A
+    /// server that reads only single entries takes it as unreadable and drops every block,
+    /// which is safe.
+    pub(crate) async fn record_many(&self, raises: &[(&SegmentKey, i64)]) -> Result<()> {
+        match raises {
+            [] => Ok(()),
+            [(key, value)] => self.record(key, *value).await,
+            _ => {
+                let pairs: Vec<(&str, i64)> =
+                    raises.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                self.append(serde_json::json!({ "raises": pairs })).await
+            }
+        }
+    }
+
+    /// Writes `entry` under the next sequence number.
+    async fn append(&self, entry: serde_json::Value) -> Result<()> {
         let seq_key = sequence_key();
         if self.counters.get(&seq_key).await?.is_none() {
             self.counters.raise_to(&seq_key, 0).await?;
         }
         let seq = self.counters.allocate(&seq_key, 1).await?.end;
-        let entry = serde_json::json!({"key": key.as_str(), "value": value}).to_string();
         self.meta
-            .set(&entry_name(seq), &entry, Some(RETENTION))
+            .set(&entry_name(seq), &entry.to_string(), Some(RETENTION))
             .await
     }
 
@@ -105,13 +126,9 @@ impl RaiseLog {
                         *read = (Some(now), newest);
                         return Ok(Raised::Everything);
                     };
-                    let entry: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                    match (entry["key"].as_str(), entry["value"].as_i64()) {
-                        (Some(k), Some(v)) => keys.push((k.to_owned(), v)),
-                        _ => {
-                            *read = (Some(now), newest);
-                            return Ok(Raised::Everything);
-                        }
+                    if !read_entry(&text, &mut keys) {
+                        *read = (Some(now), newest);
+                        return Ok(Raised::Everything);
                     }
                 }
                 Raised::Keys(keys)
@@ -119,5 +136,27 @@ impl RaiseLog {
         };
         *read = (Some(now), newest);
         Ok(result)
+    }
+}
+
+/// Adds the raises of one log entry (one key, or many) to `keys`; `false` when the entry
+/// cannot be read.
+fn read_entry(text: &str, keys: &mut Vec<(String, i64)>) -> bool {
+    let entry: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    if let Some(raises) = entry["raises"].as_array() {
+        for pair in raises {
+            match (pair[0].as_str(), pair[1].as_i64()) {
+                (Some(k), Some(v)) => keys.push((k.to_owned(), v)),
+                _ => return false,
+            }
+        }
+        return true;
+    }
+    match (entry["key"].as_str(), entry["value"].as_i64()) {
+        (Some(k), Some(v)) => {
+            keys.push((k.to_owned(), v));
+            true
+        }
+        _ => false,
     }
 }

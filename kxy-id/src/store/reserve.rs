@@ -239,6 +239,29 @@ impl SegmentAllocator for ReservingAllocator {
         Ok(outcome)
     }
 
+    async fn raise_many(&self, items: &[(SegmentKey, i64)]) -> Vec<Result<RaiseOutcome>> {
+        let mut outcomes = self.inner.raise_many(items).await;
+        let raised: Vec<(&SegmentKey, i64)> = items
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|((key, value), _)| (key, *value))
+            .collect();
+        if let Some(log) = &self.raises
+            && let Err(e) = log.record_many(&raised).await
+        {
+            // As `raise_to`: a raise other servers were not told about is an error.
+            let reason = e.to_string();
+            for outcome in outcomes.iter_mut().filter(|o| o.is_ok()) {
+                *outcome = Err(Error::backend_msg(self.inner.backend(), &reason));
+            }
+        }
+        for (key, value) in raised {
+            self.drop_at_or_below(key.as_str(), value).await;
+        }
+        outcomes
+    }
+
     async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {
         self.inner.create(key, value).await
     }
@@ -266,200 +289,5 @@ impl SegmentAllocator for ReservingAllocator {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::MemoryAllocator;
-
-    /// A reserving allocator (a server) over `store` with blocks of at least 1000.
-    fn blocks_of_1000(store: &Arc<MemoryAllocator>) -> ReservingAllocator {
-        ReservingAllocator::new(
-            store.clone(),
-            ReserveOptions {
-                min_block: 1000,
-                ..Default::default()
-            },
-        )
-    }
-
-    /// A store and two servers over it that log their raises in one metadata store.
-    fn two_servers_with_a_raise_log()
-    -> (Arc<MemoryAllocator>, ReservingAllocator, ReservingAllocator) {
-        let store = Arc::new(MemoryAllocator::new());
-        let meta: Arc<dyn MetaStore> = Arc::new(crate::MemoryMetaStore::new());
-        let a = blocks_of_1000(&store).with_raise_log(meta.clone());
-        let b = blocks_of_1000(&store).with_raise_log(meta);
-        (store, a, b)
-    }
-
-    /// A store with a counter at 0 for table `t`, and one server over it.
-    async fn one_server_over_a_counter(
-        t: &str,
-    ) -> (Arc<MemoryAllocator>, ReservingAllocator, SegmentKey) {
-        let store = Arc::new(MemoryAllocator::new());
-        let k = key(t);
-        store.create(&k, 0).await.unwrap();
-        (store.clone(), blocks_of_1000(&store), k)
-    }
-
-    fn key(t: &str) -> SegmentKey {
-        SegmentKey::new("s", "d", t, "id").unwrap()
-    }
-
-    #[tokio::test]
-    async fn requests_come_out_of_one_reserved_block() {
-        let (store, r, k) = one_server_over_a_counter("t").await;
-        assert_eq!(
-            r.allocate(&k, 10).await.unwrap(),
-            Segment { start: 1, end: 10 }
-        );
-        assert_eq!(
-            r.allocate(&k, 10).await.unwrap(),
-            Segment { start: 11, end: 20 }
-        );
-        assert_eq!(
-            store.get(&k).await.unwrap(),
-            Some(1000),
-            "one store write for the block"
-        );
-        // A second server over the same store gets its own block after ours.
-        let other = blocks_of_1000(&store);
-        assert_eq!(other.allocate(&k, 5).await.unwrap().start, 1001);
-        // A restart loses the rest of the block: a gap, never a repeat.
-        let restarted = blocks_of_1000(&store);
-        assert!(restarted.allocate(&k, 1).await.unwrap().start > 2000);
-    }
-
-    #[tokio::test]
-    async fn unknown_keys_leave_no_state_behind() {
-        let store = Arc::new(MemoryAllocator::new());
-        let r = ReservingAllocator::new(store, ReserveOptions::default());
-        for i in 0..100 {
-            let k = key(&format!("nobody-{i}"));
-            assert!(matches!(
-                r.allocate(&k, 1).await,
-                Err(Error::KeyNotFound { .. })
-            ));
-        }
-        assert!(r.blocks.lock().unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_raise_through_it_drops_ids_at_or_below_the_value() {
-        let (_, r, k) = one_server_over_a_counter("raise").await;
-        r.allocate(&k, 1).await.unwrap();
-        // The store is at 1000 already, so this raise changes nothing there, but IDs 2..=500
-        // sit in the block and must not be handed out after it.
-        assert_eq!(
-            r.raise_to(&k, 500).await.unwrap(),
-            RaiseOutcome::AlreadyAhead { current: 1000 }
-        );
-        assert!(r.allocate(&k, 1).await.unwrap().start > 500);
-        r.raise_to(&k, 5000).await.unwrap();
-        assert!(r.allocate(&k, 1).await.unwrap().start > 5000);
-    }
-
-    #[tokio::test]
-    async fn blocks_grow_when_used_fast_and_fall_back_near_the_end_of_the_range() {
-        let store = Arc::new(MemoryAllocator::new());
-        let r = ReservingAllocator::new(
-            store.clone(),
-            ReserveOptions {
-                min_block: 10,
-                ..Default::default()
-            },
-        );
-        let k = key("grow");
-        store.create(&k, 0).await.unwrap();
-        for _ in 0..100 {
-            r.allocate(&k, 1).await.unwrap();
-        }
-        // Doubling blocks: far fewer than 10 reservations for 100 IDs.
-        assert!(store.get(&k).await.unwrap().unwrap() >= 150);
-        store.create(&key("end"), i64::MAX - 3).await.unwrap();
-        assert_eq!(
-            r.allocate(&key("end"), 3).await.unwrap(),
-            Segment {
-                start: i64::MAX - 2,
-                end: i64::MAX
-            }
-        );
-        assert!(matches!(
-            r.allocate(&key("end"), 1).await,
-            Err(Error::Overflow { .. })
-        ));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn reserving_over_two_sqlite_pools_conforms() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.db");
-        let opts = ReserveOptions {
-            min_block: 5,
-            max_block: 40,
-            ..Default::default()
-        };
-        let a = Arc::new(ReservingAllocator::new(
-            Arc::new(crate::SqliteAllocator::open(&path).await.unwrap()),
-            opts.clone(),
-        ));
-        let b = Arc::new(ReservingAllocator::new(
-            Arc::new(crate::SqliteAllocator::open(&path).await.unwrap()),
-            opts,
-        ));
-        crate::testing::allocator::run_all_reserving(
-            a,
-            b,
-            &crate::testing::allocator::unique_prefix(),
-        )
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn reserving_allocator_conforms() {
-        let store: Arc<dyn SegmentAllocator> = Arc::new(MemoryAllocator::new());
-        // Two reserving "servers" over one store, with small blocks so they interleave.
-        let opts = ReserveOptions {
-            min_block: 7,
-            max_block: 50,
-            ..Default::default()
-        };
-        let a = Arc::new(ReservingAllocator::new(store.clone(), opts.clone()));
-        let b = Arc::new(ReservingAllocator::new(store, opts));
-        crate::testing::allocator::run_all_reserving(
-            a,
-            b,
-            &crate::testing::allocator::unique_prefix(),
-        )
-        .await;
-    }
-
-    #[tokio::test]
-    async fn a_raise_through_another_server_reaches_this_ones_block_within_a_second() {
-        let (store, a, b) = two_servers_with_a_raise_log();
-        let k = key("elsewhere");
-        store.create(&k, 0).await.unwrap();
-        assert_eq!(a.allocate(&k, 1).await.unwrap().start, 1);
-        // b reserves after a's block, then a raise to 500 goes through b (initialize there).
-        b.allocate(&k, 1).await.unwrap();
-        b.raise_to(&k, 500).await.unwrap();
-        tokio::time::sleep(crate::store::raise_log::POLL + Duration::from_millis(100)).await;
-        let next = a.allocate(&k, 1).await.unwrap();
-        assert!(next.start > 500, "{next:?} is at or below the raised value");
-        // The internal sequence counter of the log is not listed.
-        assert_eq!(a.list("").await.unwrap().len(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_flood_of_raises_drops_every_block() {
-        let (store, a, b) = two_servers_with_a_raise_log();
-        let k = key("flood");
-        store.create(&k, 0).await.unwrap();
-        a.allocate(&k, 1).await.unwrap();
-        let other = key("other");
-        for v in 0..1002 {
-            b.raise_to(&other, v).await.unwrap();
-        }
-        tokio::time::sleep(crate::store::raise_log::POLL + Duration::from_millis(100)).await;
-        assert!(a.allocate(&k, 1).await.unwrap().start > 1000);
-    }
-}
+#[path = "reserve_tests.rs"]
+mod tests;

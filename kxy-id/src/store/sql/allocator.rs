@@ -216,6 +216,50 @@ sql_impl! {
             }
         }
 
+        /// Raises every item in one transaction: per item a conditional `UPDATE`, else a read,
+        /// else an `INSERT`. Any surprise (a row another caller inserted meanwhile, a lost race)
+        /// is an `Err` and the whole transaction rolls back; the caller then raises one by one.
+        async fn raise_in_one_transaction(&self, items: &[(SegmentKey, i64)]) -> Result<Vec<RaiseOutcome>> {
+            let mut tx = self.pool.begin().await.map_err(|e| self.err(e))?;
+            let mut outcomes = Vec::with_capacity(items.len());
+            for (key, value) in items {
+                let raised = sqlx::query(AssertSqlSafe(self.sql.raise.clone()))
+                    .bind(*value)
+                    .bind(key.as_str())
+                    .bind(*value)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                if DB::rows_affected(&raised) > 0 {
+                    outcomes.push(RaiseOutcome::Raised { value: *value });
+                    continue;
+                }
+                let current: Option<i64> = sqlx::query_scalar(AssertSqlSafe(self.sql.get.clone()))
+                    .bind(key.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                match current {
+                    Some(current) if current >= *value => {
+                        outcomes.push(RaiseOutcome::AlreadyAhead { current });
+                    }
+                    // Inserted by another caller after the UPDATE looked (READ COMMITTED).
+                    Some(_) => return Err(Error::backend_msg(DB::BACKEND, "a counter appeared during the batch")),
+                    None => {
+                        sqlx::query(AssertSqlSafe(self.sql.insert.clone()))
+                            .bind(key.as_str())
+                            .bind(*value)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| self.err(e))?;
+                        outcomes.push(RaiseOutcome::Created { value: *value });
+                    }
+                }
+            }
+            tx.commit().await.map_err(|e| self.err(e))?;
+            Ok(outcomes)
+        }
+
         /// Raises an existing row in one conditional `UPDATE`; `true` if it changed.
         async fn raise_existing(&self, key: &SegmentKey, value: i64) -> Result<bool> {
             on_conflict(|| async {
@@ -274,6 +318,20 @@ sql_impl! {
                 // Only an explicit purge deletes rows; treat one racing with us as absent.
                 None => Box::pin(self.raise_to(key, value)).await,
             }
+        }
+
+        async fn raise_many(&self, items: &[(SegmentKey, i64)]) -> Vec<Result<RaiseOutcome>> {
+            if items.len() > 1 && items.iter().all(|(_, v)| check_value(*v).is_ok()) {
+                match self.raise_in_one_transaction(items).await {
+                    Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+                    Err(e) => tracing::debug!(error = %e, "a batch of raises rolled back; raising one by one"),
+                }
+            }
+            let mut outcomes = Vec::with_capacity(items.len());
+            for (key, value) in items {
+                outcomes.push(self.raise_to(key, *value).await);
+            }
+            outcomes
         }
 
         async fn create(&self, key: &SegmentKey, value: i64) -> Result<()> {

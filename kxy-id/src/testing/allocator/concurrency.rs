@@ -155,3 +155,70 @@ pub async fn raise_never_lowers_while_allocations_race(
     let value = a.get(&k).await.unwrap().expect("counter exists");
     assert!(value >= last && value >= (9 * 4 + 3) * 40);
 }
+
+/// Batches of raises ([`SegmentAllocator::raise_many`]) that race with each other (both
+/// creating the same counters) and with allocations never lower a counter; every outcome is
+/// the one `raise_to` would give, and an allocation after a batch starts above it.
+pub async fn raise_many_never_lowers_while_allocations_race(
+    a: Arc<dyn SegmentAllocator>,
+    b: Arc<dyn SegmentAllocator>,
+    system: &str,
+) {
+    let keys = [key(system, "batch-race-1"), key(system, "batch-race-2")];
+    let mut tasks = Vec::new();
+    for t in 0..4i64 {
+        let alloc = if t % 2 == 0 { a.clone() } else { b.clone() };
+        let keys = keys.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for r in 0..10i64 {
+                let target = (r * 4 + t) * 40;
+                let items: Vec<_> = keys.iter().map(|k| (k.clone(), target)).collect();
+                for outcome in alloc.raise_many(&items).await {
+                    let outcome = outcome.expect("raise_many while allocating");
+                    assert!(outcome.value() >= target, "{outcome:?} below {target}");
+                }
+                for (i, k) in keys.iter().enumerate() {
+                    let after = alloc.allocate(k, 3).await.expect("allocate after raise");
+                    assert!(after.start > target, "{after:?} after a batch to {target}");
+                    got.push((i, after));
+                }
+            }
+            got
+        }));
+    }
+    for t in 0..4usize {
+        let alloc = if t % 2 == 0 { b.clone() } else { a.clone() };
+        let k = keys[t % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while got.len() < 20 {
+                match alloc.allocate(&k, 7).await {
+                    Ok(s) => got.push((t % 2, s)),
+                    // The counters appear with the first batch.
+                    Err(crate::Error::KeyNotFound { .. }) => tokio::task::yield_now().await,
+                    Err(e) => panic!("allocate while batches raise: {e}"),
+                }
+            }
+            got
+        }));
+    }
+    let mut segments = [Vec::new(), Vec::new()];
+    for task in tasks {
+        for (i, s) in task.await.expect("task") {
+            segments[i].push(s);
+        }
+    }
+    for (k, mut got) in keys.iter().zip(segments) {
+        got.sort_by_key(|s| s.start);
+        for pair in got.windows(2) {
+            assert!(
+                pair[0].end < pair[1].start,
+                "{}: overlap {pair:?}",
+                a.backend()
+            );
+        }
+        let value = a.get(k).await.unwrap().expect("counter exists");
+        assert!(value >= got.last().expect("segments").end && value >= 39 * 40);
+    }
+}

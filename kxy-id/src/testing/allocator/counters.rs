@@ -73,3 +73,58 @@ pub async fn raise_never_lowers(a: &dyn SegmentAllocator, system: &str) {
         Segment { start: 1, end: 3 }
     );
 }
+
+/// `raise_many` gives, item by item, what `raise_to` would: created, raised, already ahead
+/// (also for a key named twice), and a refused value that changes nothing.
+pub async fn raise_many_is_raise_to_per_item(a: &dyn SegmentAllocator, system: &str) {
+    let (absent, below, ahead) = (
+        key(system, "many-1"),
+        key(system, "many-2"),
+        key(system, "many-3"),
+    );
+    a.create(&below, 100).await.unwrap();
+    a.create(&ahead, 500).await.unwrap();
+    let items = [
+        (absent.clone(), 10),
+        (below.clone(), 200),
+        (ahead.clone(), 300),
+        (absent.clone(), 5),
+    ];
+    let outcomes: Vec<_> = a
+        .raise_many(&items)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            RaiseOutcome::Created { value: 10 },
+            RaiseOutcome::Raised { value: 200 },
+            RaiseOutcome::AlreadyAhead { current: 500 },
+            RaiseOutcome::AlreadyAhead { current: 10 },
+        ],
+        "{}: raise_many",
+        a.backend()
+    );
+    let refused = key(system, "many-4");
+    let outcomes = a
+        .raise_many(&[(refused.clone(), -1), (below.clone(), 300)])
+        .await;
+    assert!(
+        matches!(outcomes[0], Err(Error::InvalidValue { .. })),
+        "{}: raise_many of -1 gave {:?}",
+        a.backend(),
+        outcomes[0]
+    );
+    assert_eq!(
+        outcomes[1].as_ref().ok(),
+        Some(&RaiseOutcome::Raised { value: 300 })
+    );
+    assert_eq!(a.get(&refused).await.unwrap(), None);
+    assert_eq!(a.raise_many(&[]).await.len(), 0);
+    for (k, value) in [(&absent, 10), (&below, 300), (&ahead, 500)] {
+        assert_eq!(a.get(k).await.unwrap(), Some(value), "{}: {k}", a.backend());
+    }
+    assert!(a.allocate(&below, 1).await.unwrap().start > 300);
+}

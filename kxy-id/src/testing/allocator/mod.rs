@@ -7,7 +7,8 @@
 //!
 //! Compiled for this crate's tests and, for other crates, under the `test-util` feature.
 //!
-//! - `counters.rs`: one counter on its own (a missing key, `allocate`, `create`, `raise_to`);
+//! - `counters.rs`: one counter on its own (a missing key, `allocate`, `create`, `raise_to`,
+//!   `raise_many`);
 //! - `limits.rs`: overflow, refused input, values past 2^53 and near 2^63;
 //! - `keys.rs`: unusual characters, case, `list` and `delete`;
 //! - `concurrency.rs`: two allocators over one store, racing.
@@ -23,12 +24,12 @@ mod keys;
 mod limits;
 
 pub use concurrency::{
-    allocations_never_overlap, raise_never_lowers_while_allocations_race,
-    second_instance_sees_the_same_counters,
+    allocations_never_overlap, raise_many_never_lowers_while_allocations_race,
+    raise_never_lowers_while_allocations_race, second_instance_sees_the_same_counters,
 };
 pub use counters::{
     allocations_are_contiguous, create_refuses_an_existing_counter, missing_key_is_an_error,
-    raise_never_lowers,
+    raise_many_is_raise_to_per_item, raise_never_lowers,
 };
 pub use keys::{keys_are_case_insensitive, list_and_delete, unusual_key_characters_work};
 pub use limits::{
@@ -113,6 +114,7 @@ async fn run_suite(
     allocations_are_contiguous(&*a, system, exact).await;
     create_refuses_an_existing_counter(&*a, system).await;
     raise_never_lowers(&*a, system).await;
+    raise_many_is_raise_to_per_item(&*a, system).await;
     overflow_changes_nothing(&*a, system).await;
     bad_input_changes_nothing(&*a, system).await;
     values_near_2_53_and_2_63_are_exact(&*a, system, exact).await;
@@ -122,6 +124,7 @@ async fn run_suite(
     second_instance_sees_the_same_counters(&*a, &*b, system, exact).await;
     allocations_never_overlap(a.clone(), b.clone(), system, exact).await;
     raise_never_lowers_while_allocations_race(a.clone(), b.clone(), system).await;
+    raise_many_never_lowers_while_allocations_race(a.clone(), b.clone(), system).await;
     cleanup(&*a, system).await;
 }
 
