@@ -215,6 +215,7 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
         .connect_timeout(timeout)
         .durable_store(settings.durable_store_url())
         .expect_existing(settings.admin_marker().exists())
+        .coalesce(settings.coalesce)
         .reserve((reserve > 0).then(|| kxy_id::ReserveOptions {
             min_block: reserve,
             max_block: reserve.saturating_mul(1000),

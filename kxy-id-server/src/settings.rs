@@ -65,6 +65,13 @@ pub struct Settings {
     #[arg(long, env = "KXY_RESERVE")]
     pub reserve: Option<i64>,
 
+    /// Without reservation (--reserve 0): allocations of one key that arrive while a store call
+    /// for it is in flight are served by one call of their summed counts (group commit), so a
+    /// burst costs two round trips, not one per request. `false` makes every allocation its
+    /// own store call.
+    #[arg(long, env = "KXY_COALESCE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub coalesce: bool,
+
     /// Seconds between background scans for new tables; 0 disables the scanner.
     #[arg(long, env = "KXY_SCAN_INTERVAL", default_value_t = 60)]
     pub scan_interval: u64,
@@ -182,6 +189,7 @@ impl std::fmt::Debug for Settings {
             .field("durable_store", &url(&self.durable_store))
             .field("data_dir", &self.data_dir)
             .field("reserve", &self.reserve)
+            .field("coalesce", &self.coalesce)
             .field("scan_interval", &self.scan_interval)
             .field("secret_key", &secret(&self.secret_key))
             .field("redis_host", &self.redis_host)

@@ -72,7 +72,7 @@ pub use error::{Error, Result, redact_url};
 pub use key::{Segment, SegmentKey};
 pub use secret::SecretBox;
 pub use service::{DatabaseInput, IdService, ServiceOptions};
-pub use store::{MetaStore, ReserveOptions, ReservingAllocator, Store};
+pub use store::{CoalescingAllocator, MetaStore, ReserveOptions, ReservingAllocator, Store};
 
 #[cfg(feature = "mssql")]
 pub use connector::MssqlConnector;

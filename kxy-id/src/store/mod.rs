@@ -24,6 +24,8 @@
 //!   statement, how to connect).
 //! - `redis/`: both halves in the old service's key layout, with the Lua scripts as files.
 //! - `reserve.rs`: [`ReservingAllocator`], which wraps any allocator and reserves blocks ahead.
+//! - `coalesce.rs`: [`CoalescingAllocator`], which serves concurrent allocations of one key
+//!   with one store call (stores opened without reservation).
 //!
 //! A new backend is one folder or file here, one arm in [`open`], and one call of the
 //! conformance suites (`crate::testing::allocator::run_all`, `crate::testing::meta`).
@@ -34,6 +36,7 @@ use std::time::Duration;
 use crate::allocator::SegmentAllocator;
 use crate::error::{Error, Result, redact_url};
 
+mod coalesce;
 #[cfg(feature = "memory")]
 mod memory;
 pub mod meta;
@@ -45,6 +48,7 @@ mod reserve;
 mod sql;
 pub mod transfer;
 
+pub use coalesce::CoalescingAllocator;
 #[cfg(feature = "memory")]
 pub use memory::{MemoryAllocator, MemoryMetaStore};
 pub use meta::{MetaStore, names};
@@ -100,6 +104,10 @@ pub struct OpenOptions {
     /// existed): a Redis without a durable store that comes up without any metadata lost it,
     /// and allocation is refused until `recover`.
     pub expect_existing: bool,
+    /// Without reservation: serve the allocations of one key that arrive while a store call
+    /// for it is in flight with one call of their summed counts ([`CoalescingAllocator`];
+    /// default `true`; the memory store never coalesces).
+    pub coalesce: bool,
 }
 
 impl Default for OpenOptions {
@@ -109,6 +117,7 @@ impl Default for OpenOptions {
             reserve: None,
             durable_store: None,
             expect_existing: false,
+            coalesce: true,
         }
     }
 }
@@ -117,6 +126,12 @@ impl OpenOptions {
     /// Sets [`connect_timeout`](Self::connect_timeout).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`coalesce`](Self::coalesce).
+    pub fn coalesce(mut self, coalesce: bool) -> Self {
+        self.coalesce = coalesce;
         self
     }
 
@@ -195,6 +210,10 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
                 ReservingAllocator::new(store.allocator, reserve.clone())
                     .with_raise_log(store.meta.clone()),
             ),
+            ..store
+        },
+        None if options.coalesce && scheme != "memory" => Store {
+            allocator: Arc::new(CoalescingAllocator::new(store.allocator)),
             ..store
         },
         None => store,
