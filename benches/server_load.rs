@@ -4,9 +4,11 @@
 //! Redis round trip per request (the old Python service measured ~1,100 requests/s under
 //! `wrk -t2 -c32` on this machine kind while Redis answered ~38,000 INCRBY/s).
 //!
-//! `cargo bench --bench server_load` (Redis from `KXY_TEST_REDIS_URL`, default local; the Redis
-//! rows are skipped with a notice when it is unreachable). `KXY_LOAD_SECONDS` sets the
-//! duration of each run (default 5).
+//! `cargo bench --bench server_load` (Redis from `KXY_TEST_REDIS_URL`, MariaDB and PostgreSQL
+//! from `KXY_TEST_MYSQL_URL` and `KXY_TEST_POSTGRES_URL`, local defaults; rows of an
+//! unreachable service are skipped with a notice). `KXY_LOAD_SECONDS` sets the duration of
+//! each run (default 5). Every store without reservation runs twice: each request its own
+//! store call (`--coalesce false`), then coalesced (the default).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -266,11 +268,35 @@ fn main() {
         let sqlite = server_allocate(settings(dir.path(), None), system.clone()).await;
         rows.push(("kxy-id-server, SQLite store, reserving ahead (default)", sqlite));
         if let Some(url) = &redis {
+            let mut s = settings(dir.path(), Some(url));
+            s.coalesce = false;
+            rows.push(("kxy-id-server, Redis store, one Lua script per request (--coalesce false)", server_allocate(s, format!("{system}-r")).await));
             let s = settings(dir.path(), Some(url));
-            rows.push(("kxy-id-server, Redis store (one Lua script per request)", server_allocate(s, format!("{system}-r")).await));
+            rows.push(("kxy-id-server, Redis store, coalescing (default without reservation)", server_allocate(s, format!("{system}-rc")).await));
             let mut s = settings(dir.path(), Some(url));
             s.reserve = Some(100_000);
             rows.push(("kxy-id-server, Redis store, reserving ahead", server_allocate(s, format!("{system}-rr")).await));
+        }
+        // The SQL stores without reservation: every request one UPDATE, then coalesced.
+        let mysql = kxy_id::testing::TestDatabase::mysql().await;
+        let postgres = kxy_id::testing::TestDatabase::postgres().await;
+        let sqlite = format!("sqlite://{}", dir.path().join("plain.db").display());
+        let mut sql: Vec<(&str, String)> = vec![("SQLite", sqlite)];
+        sql.extend(mysql.as_ref().map(|db| ("MariaDB", db.url.clone())));
+        sql.extend(postgres.as_ref().map(|db| ("PostgreSQL", db.url.clone())));
+        for (name, url) in &sql {
+            for coalesce in [false, true] {
+                let mut s = settings(dir.path(), Some(url));
+                s.reserve = Some(0);
+                s.coalesce = coalesce;
+                let label = if coalesce { "coalescing" } else { "one UPDATE per request (--coalesce false)" };
+                let row = format!("kxy-id-server, {name} store, --reserve 0, {label}");
+                let rate = server_allocate(s, format!("{system}-{name}-{coalesce}")).await;
+                rows.push((Box::leak(row.into_boxed_str()), rate));
+            }
+        }
+        for db in [mysql, postgres].into_iter().flatten() {
+            db.remove().await;
         }
         println!("\nPOST /api/segment/allocate, {CONNECTIONS} keep-alive connections, {} s per run, 2 cores shared with the load generator\n", load_seconds().as_secs());
         println!("| what | requests/s | vs Redis INCRBY | vs old service (1,100/s) |");
