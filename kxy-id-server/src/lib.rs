@@ -181,6 +181,9 @@ where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let header_timeout = state.header_timeout;
+    // Shared by the connection's requests: cloning the state itself would copy its settings
+    // (heap memory) for every request.
+    let state = Arc::new(state);
     let service = service_fn(move |req| {
         let state = state.clone();
         async move { Ok::<_, Infallible>(router::handle(state, req, Some(peer.ip())).await) }

@@ -31,15 +31,45 @@ pub(crate) async fn read_body(
     timeout: Duration,
 ) -> Result<Bytes, ApiError> {
     let limited = Limited::new(body, max);
-    match tokio::time::timeout(timeout, limited.collect()).await {
+    match tokio::time::timeout(timeout, collect(limited)).await {
         Err(_) => Err(ApiError::handled(408, "Timed out reading the request body")),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::PayloadTooLarge),
         Ok(Err(e)) => Err(ApiError::handled(
             400,
             format!("Cannot read the request body: {e}"),
         )),
     }
+}
+
+/// The body's bytes. A body that came in one piece (the common small request) is kept as
+/// it is, without copying it into a list of pieces first.
+async fn collect<B>(mut body: B) -> Result<Bytes, B::Error>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        match (&mut first, &mut rest) {
+            (None, _) => first = Some(data),
+            (Some(f), None) => {
+                let mut joined = bytes::BytesMut::with_capacity(f.len() + data.len());
+                joined.extend_from_slice(f);
+                joined.extend_from_slice(&data);
+                rest = Some(joined);
+            }
+            (Some(_), Some(joined)) => joined.extend_from_slice(&data),
+        }
+    }
+    Ok(match (first, rest) {
+        (_, Some(joined)) => joined.freeze(),
+        (Some(only), None) => only,
+        (None, None) => Bytes::new(),
+    })
 }
 
 /// The `Authorization` header as text, if it is present and readable.

@@ -1,10 +1,13 @@
 //! Response bodies: JSON (in the envelope of [`kxy_id::wire`], big integers as strings) and
 //! fixed assets.
 
-use bytes::Bytes;
+use std::cell::RefCell;
+
+use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
-use kxy_id::wire::{Envelope, ErrorCode, stringify_big_integers};
+use kxy_id::Segment;
+use kxy_id::wire::{Envelope, ErrorCode, MAX_SAFE_INTEGER, stringify_big_integers};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -38,6 +41,49 @@ pub(crate) fn ok(msg: impl Into<String>, data: impl Serialize) -> Response<Body>
     envelope_response(StatusCode::OK, Envelope::ok(msg, data))
 }
 
+/// HTTP 200 with the envelope of an allocation: the bytes of
+/// `ok("Allocated segment: {start} to {end}", segment)`, written without a JSON tree into a
+/// buffer of the thread that is reused once the responses cut from it are sent.
+pub(crate) fn allocated(segment: Segment) -> Response<Body> {
+    use std::fmt::Write;
+    thread_local! {
+        static BUFFER: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+    }
+    /// An ID as JSON: a number within JavaScript's exact integers, a string beyond.
+    struct Id(i64);
+    impl std::fmt::Display for Id {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&self.0) {
+                write!(f, "{}", self.0)
+            } else {
+                write!(f, "\"{}\"", self.0)
+            }
+        }
+    }
+    let Segment { start, end } = segment;
+    let bytes = BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        if buffer.capacity() < 256 {
+            // Takes the old memory back when every response cut from it has been sent.
+            buffer.reserve(64 * 1024);
+        }
+        write!(
+            buffer,
+            r#"{{"code":0,"data":{{"end":{},"start":{}}},"msg":"Allocated segment: {start} to {end}","traceId":null}}"#,
+            Id(end),
+            Id(start)
+        )
+        .expect("writing to memory");
+        buffer.split().freeze()
+    });
+    let mut response = Response::new(Full::new(bytes));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// HTTP 200 with a handled failure: `{"code": code, "msg": msg, "data": null, "traceId": null}`.
 pub(crate) fn fail(code: ErrorCode, msg: impl Into<String>) -> Response<Body> {
     envelope_response(StatusCode::OK, Envelope::<Value>::fail(code, msg))
@@ -66,6 +112,35 @@ mod tests {
     async fn text(response: Response<Body>) -> String {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_allocation_is_answered_with_the_bytes_of_its_envelope() {
+        let big = MAX_SAFE_INTEGER;
+        for (start, end) in [
+            (1, 1),
+            (1, 100),
+            (big - 5, big),
+            (big, big + 1),
+            (i64::MAX, i64::MAX),
+        ] {
+            let segment = Segment { start, end };
+            let general = ok(format!("Allocated segment: {start} to {end}"), segment);
+            let written = allocated(segment);
+            assert_eq!(written.headers(), general.headers());
+            assert_eq!(text(written).await, text(general).await);
+        }
+        // Many answers from one buffer, each its own bytes.
+        let answers: Vec<_> = (1..2000)
+            .map(|i| allocated(Segment { start: i, end: i }))
+            .collect();
+        for (i, answer) in (1..2000).zip(answers) {
+            assert!(
+                text(answer)
+                    .await
+                    .contains(&format!(r#""end":{i},"start":{i}}}"#))
+            );
+        }
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 //! answer carries.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -18,7 +19,7 @@ use crate::state::AppState;
 
 /// Answers one request from `client` (its address, when known).
 pub(crate) async fn handle(
-    state: AppState,
+    state: Arc<AppState>,
     req: Request<Incoming>,
     client: Option<IpAddr>,
 ) -> Response<Body> {
@@ -48,18 +49,23 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
 }
 
 /// Routes one request.
-async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) -> Response<Body> {
+async fn route(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+    client: Option<IpAddr>,
+) -> Response<Body> {
     // Latency is measured from here, before the body is read: a slow upload is part of what
     // the client waits for.
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let query = parts.uri.query();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut split = [""; MAX_SEGMENTS];
+    let segments = path_segments(path, &mut split);
     let method = &parts.method;
 
     let body = if has_body(method) {
-        let max = match segments.as_slice() {
+        let max = match segments {
             ["api", "segment", "allocate-batch"] => MAX_BATCH_BODY,
             _ => MAX_BODY,
         };
@@ -87,7 +93,7 @@ async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) 
         }
     };
 
-    let (route, result): (Route, ApiResult) = match (method, segments.as_slice()) {
+    let (route, result): (Route, ApiResult) = match (method, segments) {
         (&Method::GET, ["health"]) => (Route::Health, ops::health(&state).await),
         (&Method::GET, ["metrics"]) => (Route::Metrics, ops::metrics(s).await),
         (&Method::GET, ["openapi.json"]) => (Route::Openapi, ops::openapi().await),
@@ -193,6 +199,24 @@ async fn route(state: AppState, req: Request<Incoming>, client: Option<IpAddr>) 
             e.into_response()
         }
     }
+}
+
+/// More path segments than any route has.
+const MAX_SEGMENTS: usize = 6;
+
+/// The segments of `path` between slashes, in `split` (no heap): a path with more segments
+/// than any route gets one segment no route has, so that it is answered as unknown.
+fn path_segments<'a>(path: &'a str, split: &'a mut [&'a str; MAX_SEGMENTS]) -> &'a [&'a str] {
+    let mut n = 0;
+    for segment in path.trim_matches('/').split('/') {
+        if n == MAX_SEGMENTS {
+            split[0] = "\u{0}too-long";
+            return &split[..1];
+        }
+        split[n] = segment;
+        n += 1;
+    }
+    &split[..n]
 }
 
 /// Runs `handler` only when `check` passed (the caller is authenticated, the body is JSON).

@@ -104,6 +104,16 @@ pub trait SegmentAllocator: Send + Sync + std::fmt::Debug {
     /// (the counter is left at `c`).
     async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment>;
 
+    /// Hands out the next `count` IDs of `key` without waiting, when this allocator can: a
+    /// [`ReservingAllocator`](crate::ReservingAllocator) with enough IDs left in the key's
+    /// reserved block. `None` means "call [`allocate`](Self::allocate)" (the default). A
+    /// segment returned here is one `allocate` could have returned, with the same guarantees;
+    /// it exists so that the common case costs no boxed future.
+    fn allocate_now(&self, key: &SegmentKey, count: i64) -> Option<Result<Segment>> {
+        let _ = (key, count);
+        None
+    }
+
     /// Makes the counter of `key` at least `value`, creating it if absent, in one atomic step.
     ///
     /// Never lowers a counter, also while allocations run concurrently.

@@ -33,26 +33,54 @@ impl SegmentKey {
         table_name: &str,
         field_name: &str,
     ) -> Result<Self> {
+        let mut key = SegmentKey {
+            full: String::with_capacity(
+                system_code.len() + db_name.len() + table_name.len() + field_name.len() + 3,
+            ),
+            lens: [0; 4],
+        };
+        key.set(system_code, db_name, table_name, field_name)?;
+        Ok(key)
+    }
+
+    /// Makes this key the one [`new`](Self::new) would build from the parts, reusing its
+    /// memory: a server that keeps keys for reuse builds one per request without allocating.
+    /// On an error the key is left empty (no valid key).
+    pub fn set(
+        &mut self,
+        system_code: &str,
+        db_name: &str,
+        table_name: &str,
+        field_name: &str,
+    ) -> Result<()> {
         let parts = [
             ("system_code", system_code),
             ("db_name", db_name),
             ("table_name", table_name),
             ("field_name", field_name),
         ];
-        let mut full = String::with_capacity(
-            system_code.len() + db_name.len() + table_name.len() + field_name.len() + 3,
-        );
-        let mut lens = [0usize; 4];
+        self.full.clear();
+        self.lens = [0; 4];
         for (i, (what, part)) in parts.iter().enumerate() {
-            let lower = part.to_lowercase();
-            validate_part(what, &lower)?;
             if i > 0 {
-                full.push(':');
+                self.full.push(':');
             }
-            lens[i] = lower.len();
-            full.push_str(&lower);
+            let start = self.full.len();
+            if part.is_ascii() {
+                self.full
+                    .extend(part.chars().map(|c| c.to_ascii_lowercase()));
+            } else {
+                // Full Unicode lower-casing depends on context (a final sigma): as `new` did.
+                self.full.push_str(&part.to_lowercase());
+            }
+            if let Err(e) = validate_part(what, &self.full[start..]) {
+                self.full.clear();
+                self.lens = [0; 4];
+                return Err(e);
+            }
+            self.lens[i] = self.full.len() - start;
         }
-        Ok(SegmentKey { full, lens })
+        Ok(())
     }
 
     /// Parses a stored key string (`system:db:table:field`) back into a key.
@@ -260,5 +288,41 @@ mod tests {
         assert_eq!((s.start, s.end, s.len()), (1, 10_000, 10_000));
         let s = Segment::ending_at(i64::MAX, i64::MAX);
         assert_eq!((s.start, s.len()), (1, i64::MAX as u64));
+    }
+
+    #[test]
+    fn set_builds_what_new_builds_in_the_same_memory() {
+        let mut key = SegmentKey::new("a", "b", "c", "d").unwrap();
+        let cases = [
+            ["Shop", "Orders", "T_Order", "ID"],
+            ["ΣΊΣΥΦΟΣ", "Straße", "表", "Id"],
+            ["x", "y", "z", "w"],
+        ];
+        for parts in cases {
+            let [s, d, t, f] = parts;
+            key.set(s, d, t, f).unwrap();
+            assert_eq!(key, SegmentKey::new(s, d, t, f).unwrap());
+            assert_eq!(
+                key.table_name(),
+                SegmentKey::new(s, d, t, f).unwrap().table_name()
+            );
+        }
+        let capacity = key.full.capacity();
+        key.set("shop", "orders", "t", "id").unwrap();
+        assert_eq!(
+            key.full.capacity(),
+            capacity,
+            "no new memory for a shorter key"
+        );
+        for bad in [
+            ["", "b", "c", "d"],
+            ["a", " b", "c", "d"],
+            ["a", "b", "c\n", "d"],
+        ] {
+            let [s, d, t, f] = bad;
+            let from_new = SegmentKey::new(s, d, t, f).unwrap_err().to_string();
+            assert_eq!(key.set(s, d, t, f).unwrap_err().to_string(), from_new);
+            assert_eq!(key.as_str(), "");
+        }
     }
 }

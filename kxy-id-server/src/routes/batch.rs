@@ -7,6 +7,7 @@ use kxy_id::wire::{
 };
 use serde_json::{Value, json};
 
+use super::parts::Parts;
 use super::segment::{allocate_request, read_request};
 use crate::error::{ApiError, ApiResult};
 use crate::response::ok;
@@ -27,7 +28,7 @@ pub(crate) async fn allocate_batch(
     let total = items.len();
     let results: Vec<BatchItemResult> = futures_util::stream::iter(items)
         .map(|request| async move {
-            match allocate_request(state, &request, authorization).await {
+            match allocate_request(state, &Parts::of(&request), authorization).await {
                 Ok(segment) => BatchItemResult::segment(segment),
                 Err(e) => item_error(e),
             }

@@ -23,12 +23,15 @@ impl IdService {
     /// A counter found negative (written by hand into a shared Redis) is refused as
     /// [`Error::CorruptCounter`].
     pub async fn allocate(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
-        let segment = match self.allocator.allocate(key, count).await {
-            Err(Error::KeyNotFound { .. }) => {
-                self.lazy_initialize(key).await?;
-                self.allocator.allocate(key, count).await?
-            }
-            done => done?,
+        let segment = match self.allocator.allocate_now(key, count) {
+            Some(done) => done?,
+            None => match self.allocator.allocate(key, count).await {
+                Err(Error::KeyNotFound { .. }) => {
+                    self.lazy_initialize(key).await?;
+                    self.allocator.allocate(key, count).await?
+                }
+                done => done?,
+            },
         };
         if segment.start < 1 {
             return Err(Error::CorruptCounter {

@@ -101,6 +101,14 @@ impl RaiseLog {
             .await
     }
 
+    /// Whether [`poll`](Self::poll) would read the log now (or cannot tell without waiting).
+    pub(crate) fn due(&self) -> bool {
+        match self.read.try_lock() {
+            Ok(read) => read.0.is_none_or(|t| t.elapsed() >= POLL),
+            Err(_) => true,
+        }
+    }
+
     /// The raises logged since the last poll, when [`POLL`] has passed since it.
     pub(crate) async fn poll(&self) -> Result<Raised> {
         let mut read = self.read.lock().await;

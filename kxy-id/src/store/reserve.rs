@@ -51,6 +51,27 @@ struct Block {
     since: Instant,
 }
 
+impl Block {
+    /// The IDs left. `end - next + 1` cannot overflow in `i128`: next <= end + 1 and both are
+    /// in 0..=i64::MAX + 1.
+    fn left(&self) -> i64 {
+        (self.end as i128 - self.next as i128 + 1).max(0) as i64
+    }
+
+    /// Hands out the next `count` IDs (at most [`left`](Self::left)).
+    fn take(&mut self, count: i64) -> Segment {
+        let start = self.next;
+        let end = start + (count - 1);
+        self.next = end.saturating_add(1);
+        if end == i64::MAX {
+            // Nothing can follow; make the block empty without overflowing.
+            self.end = i64::MAX - 1;
+            self.next = i64::MAX;
+        }
+        Segment { start, end }
+    }
+}
+
 /// Wraps a store and reserves IDs ahead in blocks, handing requests out of memory.
 ///
 /// Guarantees stay those of [`SegmentAllocator`]: a block is itself an atomic allocation in
@@ -199,9 +220,7 @@ impl SegmentAllocator for ReservingAllocator {
             }
         };
         let mut b = block.lock().await;
-        // `end - next + 1` cannot overflow: next <= end + 1 and both are in 0..=i64::MAX + 1.
-        let left = (b.end as i128 - b.next as i128 + 1).max(0) as i64;
-        if left < count {
+        if b.left() < count {
             // Resize from how long the block lasted, then reserve a new one.
             let lasted = (b.end > 0).then(|| b.since.elapsed());
             b.size = self.rule.next(b.size, lasted);
@@ -218,15 +237,21 @@ impl SegmentAllocator for ReservingAllocator {
             b.end = segment.end;
             b.since = Instant::now();
         }
-        let start = b.next;
-        let end = start + (count - 1);
-        b.next = end.saturating_add(1);
-        if end == i64::MAX {
-            // Nothing can follow; make the block empty without overflowing.
-            b.end = i64::MAX - 1;
-            b.next = i64::MAX;
+        Ok(b.take(count))
+    }
+
+    fn allocate_now(&self, key: &SegmentKey, count: i64) -> Option<Result<Segment>> {
+        if count < 1 || self.raises.as_ref().is_some_and(RaiseLog::due) {
+            return None;
         }
-        Ok(Segment { start, end })
+        let block = self
+            .blocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key.as_str())?
+            .clone();
+        let mut b = block.try_lock().ok()?;
+        (b.left() >= count).then(|| Ok(b.take(count)))
     }
 
     async fn raise_to(&self, key: &SegmentKey, value: i64) -> Result<RaiseOutcome> {

@@ -214,3 +214,48 @@ async fn a_batch_of_raises_through_another_server_is_one_log_entry_that_reaches_
     // Read key by key, not as "drop everything": the other block is still used.
     assert_eq!(a.allocate(&kept, 1).await.unwrap().start, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocations_without_waiting_and_through_the_store_never_overlap() {
+    let store = Arc::new(MemoryAllocator::new());
+    let a = Arc::new(blocks_of_1000(&store));
+    let k = key("now");
+    store.create(&k, 0).await.unwrap();
+    // No block yet: nothing to hand out without the store.
+    assert!(a.allocate_now(&k, 1).is_none());
+    assert_eq!(a.allocate(&k, 1).await.unwrap().start, 1);
+    assert_eq!(a.allocate_now(&k, 5).unwrap().unwrap().start, 2);
+    assert!(
+        a.allocate_now(&k, 0).is_none(),
+        "refused counts take the checked path"
+    );
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let (a, k) = (a.clone(), k.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for i in 0..500 {
+                let count = (t + i) % 13 + 1;
+                let s = match a.allocate_now(&k, count) {
+                    Some(done) => done.unwrap(),
+                    None => a.allocate(&k, count).await.unwrap(),
+                };
+                assert_eq!(s.len(), count as u64);
+                got.push(s);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_by_key(|s| s.start);
+    for pair in all.windows(2) {
+        assert!(pair[0].end < pair[1].start, "overlap {pair:?}");
+    }
+    // A raise through another path empties the block: the next allocation waits for the store.
+    a.raise_to(&k, 1_000_000).await.unwrap();
+    assert!(a.allocate_now(&k, 1).is_none());
+    assert!(a.allocate(&k, 1).await.unwrap().start > 1_000_000);
+}
