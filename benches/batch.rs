@@ -56,12 +56,7 @@ fn main() {
             .map(|i| SegmentKey::new(&system, "bench", &format!("t_{i}"), "id").expect("key"))
             .collect();
         for key in &keys {
-            state
-                .service
-                .allocator()
-                .raise_to(key, 0)
-                .await
-                .expect("seed");
+            support::seed(&state, key).await;
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

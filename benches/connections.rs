@@ -18,7 +18,7 @@ use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use kxy_id::SegmentKey;
-use kxy_id_server::{open_state, run};
+use kxy_id_server::run;
 use support::{bench_runtime, connect, env_number, resident_bytes, server_settings};
 
 mod support;
@@ -34,14 +34,8 @@ fn serve(rt: tokio::runtime::Runtime) {
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let settings = server_settings(dir.path(), &[]);
-        let state = open_state(&settings).await.expect("open the store");
         let key = SegmentKey::new("conn", "bench", "t", "id").expect("key");
-        state
-            .service
-            .allocator()
-            .raise_to(&key, 0)
-            .await
-            .expect("seed");
+        let state = support::seeded_state(&settings, &key).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

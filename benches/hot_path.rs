@@ -107,22 +107,11 @@ fn start(
     tokio::runtime::Runtime,
     Option<String>,
 ) {
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .on_thread_start(|| SERVER_THREAD.with(|s| s.set(true)))
-        .enable_all()
-        .build()
-        .expect("the server's runtime");
+    let server = server_runtime();
     let settings = server_settings(dir, extra);
     let (addr, token) = server.block_on(async {
-        let state = kxy_id_server::open_state(&settings).await.expect("state");
         let key = SegmentKey::new(system, "bench", "t", "id").expect("key");
-        state
-            .service
-            .allocator()
-            .raise_to(&key, 0)
-            .await
-            .expect("seed");
+        let state = support::seeded_state(&settings, &key).await;
         let token = if settings.require_allocation_tokens {
             let created = state.tokens.create(system).await;
             let Ok((_, token)) = created else {
@@ -142,15 +131,20 @@ fn start(
     (addr, server, token)
 }
 
-/// The floor: hyper alone on the same kind of runtime, answering every request with a fixed
-/// body and the headers the server sends (no router, no handler).
-fn bare_hyper() -> (std::net::SocketAddr, tokio::runtime::Runtime) {
-    let server = tokio::runtime::Builder::new_multi_thread()
+/// A runtime whose one worker thread is counted as the server's.
+fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .on_thread_start(|| SERVER_THREAD.with(|s| s.set(true)))
         .enable_all()
         .build()
-        .expect("the server's runtime");
+        .expect("the server's runtime")
+}
+
+/// The floor: hyper alone on the same kind of runtime, answering every request with a fixed
+/// body and the headers the server sends (no router, no handler).
+fn bare_hyper() -> (std::net::SocketAddr, tokio::runtime::Runtime) {
+    let server = server_runtime();
     let addr = server.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -19,7 +19,7 @@ use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use kxy_id::SegmentKey;
-use kxy_id_server::{Settings, open_state, run};
+use kxy_id_server::{Settings, run};
 
 mod support;
 use support::{bench_runtime, load_seconds};
@@ -96,13 +96,7 @@ struct Running {
 }
 
 async fn start(settings: &Settings, key: &SegmentKey) -> Running {
-    let state = open_state(settings).await.expect("open the store");
-    state
-        .service
-        .allocator()
-        .raise_to(key, 0)
-        .await
-        .expect("seed");
+    let state = support::seeded_state(settings, key).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

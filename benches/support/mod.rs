@@ -65,3 +65,21 @@ pub fn resident_bytes(process: &str) -> u64 {
         .unwrap_or(0);
     pages * 4096
 }
+
+/// Gives `key` a counter at 0 in the store of a bench's server.
+pub async fn seed(state: &kxy_id_server::AppState, key: &kxy_id::SegmentKey) {
+    let allocator = state.service.allocator();
+    allocator.raise_to(key, 0).await.expect("seed");
+}
+
+/// The state of a bench's server over `settings`, with a counter for `key` at 0.
+pub async fn seeded_state(
+    settings: &kxy_id_server::Settings,
+    key: &kxy_id::SegmentKey,
+) -> kxy_id_server::AppState {
+    let state = kxy_id_server::open_state(settings)
+        .await
+        .expect("open the store");
+    seed(&state, key).await;
+    state
+}

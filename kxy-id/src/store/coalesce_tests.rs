@@ -159,14 +159,7 @@ async fn each_caller_sees_its_own_segments_rise_and_a_second_server_never_overla
             got
         }));
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort_by_key(|s| s.start);
-    for pair in all.windows(2) {
-        assert!(pair[0].end < pair[1].start, "overlap {pair:?}");
-    }
+    conformance::joined_disjoint(tasks).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::MemoryAllocator;
+use crate::testing::allocator as conformance;
 
 /// A reserving allocator (a server) over `store` with blocks of at least 1000.
 fn blocks_of_1000(store: &Arc<MemoryAllocator>) -> ReservingAllocator {
@@ -246,14 +247,7 @@ async fn allocations_without_waiting_and_through_the_store_never_overlap() {
             got
         }));
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort_by_key(|s| s.start);
-    for pair in all.windows(2) {
-        assert!(pair[0].end < pair[1].start, "overlap {pair:?}");
-    }
+    conformance::joined_disjoint(tasks).await;
     // A raise through another path empties the block: the next allocation waits for the store.
     a.raise_to(&k, 1_000_000).await.unwrap();
     assert!(a.allocate_now(&k, 1).is_none());

@@ -81,6 +81,23 @@ pub(crate) async fn assert_raises(
     }
 }
 
+#[cfg(test)]
+/// Waits for `tasks` and checks that no two of the segments they returned overlap; all of
+/// them, sorted by start.
+pub(crate) async fn joined_disjoint(
+    tasks: Vec<tokio::task::JoinHandle<Vec<crate::key::Segment>>>,
+) -> Vec<crate::key::Segment> {
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    all.sort_by_key(|s| s.start);
+    for pair in all.windows(2) {
+        assert!(pair[0].end < pair[1].start, "overlap {pair:?}");
+    }
+    all
+}
+
 /// The key of a check's counter: table `table` under `system`.
 pub(crate) fn key(system: &str, table: &str) -> SegmentKey {
     SegmentKey::new(system, "db", table, "id").expect("test keys are valid")
