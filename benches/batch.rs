@@ -1,5 +1,6 @@
 //! IDs per second for a service that refills 200 keys, through the batch endpoint (one request
-//! for all keys) against one request per key (all 200 in flight at once), in the same run,
+//! for all keys), and one fetch per key grouped by `BatchingSource` (what a factory's
+//! generators do), against one request per key (all 200 in flight at once), in the same run,
 //! against one real in-process server with its default store (SQLite, reserving ahead).
 //!
 //! `cargo bench --bench batch`; `KXY_LOAD_SECONDS` sets the duration of each row (default 5).
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use kxy_id::SegmentKey;
-use kxy_id_client::{HttpConfig, HttpSource, SegmentSource};
+use kxy_id_client::{BatchingSource, HttpConfig, HttpSource, SegmentSource};
 use kxy_id_server::{Settings, open_state, run};
 
 mod support;
@@ -69,25 +70,10 @@ fn main() {
         let source = Arc::new(HttpSource::new(HttpConfig::new([url])).expect("a source"));
         let requests: Vec<(SegmentKey, i64)> = keys.iter().map(|k| (k.clone(), COUNT)).collect();
 
-        let single = ids_per_second(|| {
-            let source = source.clone();
-            let keys = keys.clone();
-            async move {
-                let tasks: Vec<_> = keys
-                    .into_iter()
-                    .map(|key| {
-                        let source = source.clone();
-                        tokio::spawn(async move { source.fetch(&key, COUNT).await })
-                    })
-                    .collect();
-                let mut ids: u64 = 0;
-                for t in tasks {
-                    ids += t.await.expect("task").expect("fetch").len();
-                }
-                ids
-            }
-        })
-        .await;
+        let single = all_in_flight(&keys, source.clone()).await;
+        // What a factory's generators do: each refill its own fetch, grouped on the way out.
+        let grouped = Arc::new(BatchingSource::new(source.clone()));
+        let grouped = all_in_flight(&keys, grouped).await;
         let batch = ids_per_second(|| async {
             let results = source.fetch_many(&requests).await.expect("batch");
             results.iter().map(|r| r.as_ref().expect("item").len()).sum()
@@ -100,6 +86,11 @@ fn main() {
             single / 1e6
         );
         println!(
+            "| {KEYS} keys, one fetch per key (all in flight) through `BatchingSource`, as a factory's generators refill | {:.1} M | {:.2}× |",
+            grouped / 1e6,
+            grouped / single
+        );
+        println!(
             "| {KEYS} keys, one batch request, {COUNT} IDs each | {:.1} M | {:.2}× |",
             batch / 1e6,
             batch / single
@@ -108,4 +99,27 @@ fn main() {
         let _ = server.await;
         kxy_id::testing::allocator::cleanup(&**state.service.allocator(), &system).await;
     });
+}
+
+/// IDs/s when every key is fetched on its own through `source`, all keys in flight at once.
+async fn all_in_flight(keys: &[SegmentKey], source: Arc<dyn SegmentSource>) -> f64 {
+    ids_per_second(|| {
+        let source = source.clone();
+        let keys = keys.to_vec();
+        async move {
+            let tasks: Vec<_> = keys
+                .into_iter()
+                .map(|key| {
+                    let source = source.clone();
+                    tokio::spawn(async move { source.fetch(&key, COUNT).await })
+                })
+                .collect();
+            let mut ids: u64 = 0;
+            for t in tasks {
+                ids += t.await.expect("task").expect("fetch").len();
+            }
+            ids
+        }
+    })
+    .await
 }

@@ -7,6 +7,7 @@ use kxy_id::SegmentKey;
 use tokio::runtime::Handle;
 
 use crate::background::Background;
+use crate::batching::BatchingSource;
 use crate::config::GeneratorConfig;
 use crate::error::{Error, Result};
 use crate::generator::{IdGenerator, Snapshot};
@@ -17,7 +18,9 @@ use crate::source::SegmentSource;
 /// Like the Python client's `IdGeneratorFactory`: `factory.generator("t_order", "id")` returns
 /// the same `Arc<IdGenerator>` on every call for the same table and field (names compare
 /// case-insensitively, as segment keys do). All generators of a factory share one background
-/// runtime thread (or the caller's runtime) and one source.
+/// runtime thread (or the caller's runtime) and one source; with a source that batches (an
+/// [`HttpSource`](crate::HttpSource)), refills that fall due together go out as one request
+/// ([`IdGeneratorFactoryBuilder::batch_refills`]).
 ///
 /// Keep the `Arc<IdGenerator>` for hot paths: [`generator`](Self::generator) and
 /// [`next_id`](Self::next_id) build a key and look it up on every call.
@@ -81,6 +84,8 @@ struct Settings {
     config: GeneratorConfig,
     /// Initial steps per lower-cased table name.
     table_steps: HashMap<String, i64>,
+    /// Group refills that fall due together ([`BatchingSource`]).
+    batch_refills: bool,
 }
 
 impl Settings {
@@ -130,6 +135,14 @@ impl IdGeneratorFactoryBuilder {
         self
     }
 
+    /// Whether refills of several generators that fall due together go out as one batch
+    /// ([`BatchingSource`], one round trip to the server's batch endpoint) when the source
+    /// [batches](SegmentSource::batches). Default `true`.
+    pub fn batch_refills(mut self, batch: bool) -> Self {
+        self.settings.batch_refills = batch;
+        self
+    }
+
     /// Runs background fetches on a caller's runtime; see [`IdGeneratorBuilder::runtime`](crate::IdGeneratorBuilder::runtime).
     pub fn runtime(mut self, handle: Handle) -> Self {
         self.runtime = Some(handle);
@@ -137,8 +150,12 @@ impl IdGeneratorFactoryBuilder {
     }
 
     /// Checks the names and settings and returns the factory (no generator exists yet).
-    pub fn build(self) -> Result<IdGeneratorFactory> {
+    pub fn build(mut self) -> Result<IdGeneratorFactory> {
         self.settings.validate()?;
+        if self.settings.batch_refills && self.settings.source.batches() {
+            let source = self.settings.source.clone();
+            self.settings.source = Arc::new(BatchingSource::new(source));
+        }
         let background = match self.runtime {
             Some(handle) => Background::on(handle),
             None => Background::start("kxy-id-prefetch")?,
@@ -174,6 +191,7 @@ impl IdGeneratorFactory {
                 db_name: db_name.to_owned(),
                 config: GeneratorConfig::default(),
                 table_steps: HashMap::new(),
+                batch_refills: true,
             },
             runtime: None,
         }

@@ -453,6 +453,10 @@ impl SegmentSource for HttpSource {
         }
         Ok(out)
     }
+
+    fn batches(&self) -> bool {
+        true
+    }
 }
 
 /// Parses a base URL into the allocation endpoint's URI.

@@ -69,6 +69,7 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod background;
+mod batching;
 mod block;
 mod buffer;
 mod config;
@@ -88,6 +89,7 @@ mod source;
 #[cfg(feature = "http")]
 mod tls;
 
+pub use batching::BatchingSource;
 pub use block::IdBlock;
 pub use config::GeneratorConfig;
 pub use error::{Error, Result};

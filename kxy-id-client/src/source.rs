@@ -35,6 +35,13 @@ pub trait SegmentSource: Send + Sync + std::fmt::Debug {
         }
         Ok(out)
     }
+
+    /// Whether [`fetch_many`](Self::fetch_many) costs about what one [`fetch`](Self::fetch)
+    /// does (one round trip for many keys), so that callers should group their fetches. The
+    /// default, `false`, fits a source whose `fetch_many` fetches one key after the other.
+    fn batches(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait]
@@ -45,6 +52,10 @@ impl<S: SegmentSource + ?Sized> SegmentSource for Arc<S> {
 
     async fn fetch_many(&self, requests: &[(SegmentKey, i64)]) -> Result<Vec<Result<Segment>>> {
         (**self).fetch_many(requests).await
+    }
+
+    fn batches(&self) -> bool {
+        (**self).batches()
     }
 }
 

@@ -1,6 +1,11 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+mod real_server;
+
+#[allow(unused_imports)]
+pub use real_server::RealServer;
+
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
