@@ -40,10 +40,27 @@ pub struct AllocationTokens {
 }
 
 fn sha256_hex(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex_digest(token, &mut [0; 64]).to_owned()
+}
+
+/// The SHA-256 of `token` in lower-case hex, written into `out` (no heap: every allocation
+/// with a token computes one).
+fn hex_digest<'a>(token: &str, out: &'a mut [u8; 64]) -> &'a str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in Sha256::digest(token.as_bytes()).iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0xf)];
+    }
+    std::str::from_utf8(out).expect("hex digits are ASCII")
+}
+
+/// Whether a token's system code names `system_code` (case-insensitively, as keys compare).
+fn same_system(token_system: &str, system_code: &str) -> bool {
+    if token_system.is_ascii() && system_code.is_ascii() {
+        token_system.eq_ignore_ascii_case(system_code)
+    } else {
+        token_system.to_lowercase() == system_code.to_lowercase()
+    }
 }
 
 impl AllocationTokens {
@@ -128,16 +145,18 @@ impl AllocationTokens {
             "Authorization header missing: this server requires an allocation token",
         ))?;
         let token = bearer_token(header)?;
-        let hash = sha256_hex(token);
+        let mut hex = [0; 64];
+        let hash = hex_digest(token, &mut hex);
+        // The cached answer, compared in place: `Some(None)` for a token that does not exist.
         let cached = self
             .cache
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&hash)
+            .get(hash)
             .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(system, _)| system.clone());
-        let system = match cached {
-            Some(system) => system,
+            .map(|(system, _)| system.as_deref().map(|s| same_system(s, system_code)));
+        let allowed = match cached {
+            Some(allowed) => allowed,
             None => {
                 let system = self
                     .meta
@@ -145,23 +164,44 @@ impl AllocationTokens {
                     .await?
                     .and_then(|json| serde_json::from_str::<TokenRecord>(&json).ok())
                     .map(|r| r.system_code);
+                let allowed = system.as_deref().map(|s| same_system(s, system_code));
                 let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
                 if cache.len() >= CACHE_MAX {
                     cache.clear();
                 }
-                cache.insert(hash, (system.clone(), Instant::now()));
-                system
+                cache.insert(hash.to_owned(), (system, Instant::now()));
+                allowed
             }
         };
-        match system {
+        match allowed {
             None => Err(ApiError::Unauthorized(
                 "Invalid or revoked allocation token",
             )),
-            Some(s) if s.to_lowercase() == system_code.to_lowercase() => Ok(()),
+            Some(true) => Ok(()),
             Some(_) => Err(ApiError::handled(
                 403,
                 format!("The allocation token is not valid for system_code: {system_code}"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_is_sha256_in_lower_case_hex() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn system_codes_compare_as_keys_do() {
+        assert!(same_system("Shop", "sHOP"));
+        assert!(same_system("ΣΎΣΤΗΜΑ", "σύστημα"));
+        assert!(!same_system("shop", "shops"));
     }
 }
