@@ -150,30 +150,7 @@ fn bare_hyper() -> (std::net::SocketAddr, tokio::runtime::Runtime) {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = listener.accept().await.expect("accept");
-                let service = hyper::service::service_fn(|_req| async {
-                    let mut response = http::Response::new(Full::new(Bytes::from_static(
-                        br#"{"code":0,"data":{"end":1,"start":1},"msg":"fixed","traceId":null}"#,
-                    )));
-                    let headers = response.headers_mut();
-                    headers.insert(
-                        "content-type",
-                        http::HeaderValue::from_static("application/json"),
-                    );
-                    headers.insert(
-                        "x-content-type-options",
-                        http::HeaderValue::from_static("nosniff"),
-                    );
-                    Ok::<_, std::convert::Infallible>(response)
-                });
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-                );
-            }
-        });
+        tokio::spawn(support::serve_fixed_answer(listener));
         addr
     });
     (addr, server)

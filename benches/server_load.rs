@@ -7,8 +7,10 @@
 //! `cargo bench --bench server_load` (Redis from `KXY_TEST_REDIS_URL`, MariaDB and PostgreSQL
 //! from `KXY_TEST_MYSQL_URL` and `KXY_TEST_POSTGRES_URL`, local defaults; rows of an
 //! unreachable service are skipped with a notice). `KXY_LOAD_SECONDS` sets the duration of
-//! each run (default 5). Every store without reservation runs twice: each request its own
-//! store call (`--coalesce false`), then coalesced (the default).
+//! each run (default 5), `KXY_LOAD_ROUNDS` how many times every row runs (default 3; the
+//! median is reported). Every store without reservation runs twice: each request its own
+//! store call (`--coalesce false`), then coalesced (the default). A row of hyper alone
+//! answering a fixed body shows what any HTTP/1.1 server on hyper costs here.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,7 +24,7 @@ use kxy_id::SegmentKey;
 use kxy_id_server::{Settings, run};
 
 mod support;
-use support::{bench_runtime, load_seconds};
+use support::{bench_runtime, env_number, load_seconds};
 
 const CONNECTIONS: usize = 32;
 
@@ -122,11 +124,18 @@ async fn stop(server: Running, system: &str) {
 async fn server_allocate(settings: Settings, system: String) -> f64 {
     let key = SegmentKey::new(&system, "bench", "t_order", "id").expect("key");
     let server = start(&settings, &key).await;
-    let addr = server.addr;
+    let rate = drive_http(server.addr, &system).await;
+    stop(server, &system).await;
+    rate
+}
+
+/// `CONNECTIONS` keep-alive connections to `addr` sending allocations of 10,000 IDs for
+/// `system`, one request in flight each; requests/s.
+async fn drive_http(addr: std::net::SocketAddr, system: &str) -> f64 {
     let body = Bytes::from(format!(
         r#"{{"system_code":"{system}","db_name":"bench","table_name":"t_order","field_name":"id","segment_count":10000}}"#
     ));
-    let rate = drive(|stop, done| {
+    drive(|stop, done| {
         let body = body.clone();
         async move {
             let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -152,8 +161,60 @@ async fn server_allocate(settings: Settings, system: String) -> f64 {
             }
         }
     })
-    .await;
-    stop(server, &system).await;
+    .await
+}
+
+/// One row of the table: what the load is sent to.
+enum Row {
+    /// Redis itself, `INCRBY` over one connection per worker.
+    Incrby(String),
+    /// hyper alone answering a fixed body.
+    Fixed,
+    /// A kxy-id server over `store` (the default SQLite store with `None`).
+    Server {
+        store: Option<String>,
+        reserve: Option<i64>,
+        coalesce: bool,
+    },
+}
+
+impl Row {
+    /// One sample of the row, in requests/s; `system` names its counters.
+    async fn run(&self, dir: &std::path::Path, system: &str) -> f64 {
+        match self {
+            Row::Incrby(url) => redis_incrby(url.clone()).await,
+            Row::Fixed => fixed_answer(system).await,
+            Row::Server {
+                store,
+                reserve,
+                coalesce,
+            } => {
+                let mut s = settings(dir, store.as_deref());
+                if reserve.is_some() {
+                    s.reserve = *reserve;
+                }
+                s.coalesce = *coalesce;
+                server_allocate(s, system.to_owned()).await
+            }
+        }
+    }
+}
+
+/// The median of `samples`.
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Requests/s of the same load against hyper alone answering a fixed body.
+async fn fixed_answer(system: &str) -> f64 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(support::serve_fixed_answer(listener));
+    let rate = drive_http(addr, system).await;
+    server.abort();
     rate
 }
 
@@ -250,52 +311,52 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let system = kxy_id::testing::allocator::unique_prefix();
-        let mut rows: Vec<(&str, f64)> = Vec::new();
         let redis = kxy_id::testing::redis_url().await;
-        let baseline = match &redis {
-            Some(url) => Some(redis_incrby(url.clone()).await),
-            None => None,
-        };
-        if let Some(b) = baseline {
-            rows.push(("Redis INCRBY, not pipelined (baseline)", b));
-        }
-        let sqlite = server_allocate(settings(dir.path(), None), system.clone()).await;
-        rows.push(("kxy-id-server, SQLite store, reserving ahead (default)", sqlite));
-        if let Some(url) = &redis {
-            let mut s = settings(dir.path(), Some(url));
-            s.coalesce = false;
-            rows.push(("kxy-id-server, Redis store, one Lua script per request (--coalesce false)", server_allocate(s, format!("{system}-r")).await));
-            let s = settings(dir.path(), Some(url));
-            rows.push(("kxy-id-server, Redis store, coalescing (default without reservation)", server_allocate(s, format!("{system}-rc")).await));
-            let mut s = settings(dir.path(), Some(url));
-            s.reserve = Some(100_000);
-            rows.push(("kxy-id-server, Redis store, reserving ahead", server_allocate(s, format!("{system}-rr")).await));
-        }
-        // The SQL stores without reservation: every request one UPDATE, then coalesced.
         let mysql = kxy_id::testing::TestDatabase::mysql().await;
         let postgres = kxy_id::testing::TestDatabase::postgres().await;
+        let mut rows: Vec<(String, Row)> = Vec::new();
+        if let Some(url) = &redis {
+            rows.push(("Redis INCRBY, not pipelined (baseline)".into(), Row::Incrby(url.clone())));
+        }
+        rows.push(("hyper alone answering a fixed body (no router, handler or store: the ceiling of an HTTP/1.1 server here)".into(), Row::Fixed));
+        rows.push(("kxy-id-server, SQLite store, reserving ahead (default)".into(), Row::Server { store: None, reserve: None, coalesce: true }));
+        if let Some(url) = &redis {
+            let store = Some(url.clone());
+            rows.push(("kxy-id-server, Redis store, one Lua script per request (--coalesce false)".into(), Row::Server { store: store.clone(), reserve: None, coalesce: false }));
+            rows.push(("kxy-id-server, Redis store, coalescing (default without reservation)".into(), Row::Server { store: store.clone(), reserve: None, coalesce: true }));
+            rows.push(("kxy-id-server, Redis store, reserving ahead".into(), Row::Server { store, reserve: Some(100_000), coalesce: true }));
+        }
+        // The SQL stores without reservation: every request one UPDATE, then coalesced.
         let sqlite = format!("sqlite://{}", dir.path().join("plain.db").display());
         let mut sql: Vec<(&str, String)> = vec![("SQLite", sqlite)];
         sql.extend(mysql.as_ref().map(|db| ("MariaDB", db.url.clone())));
         sql.extend(postgres.as_ref().map(|db| ("PostgreSQL", db.url.clone())));
         for (name, url) in &sql {
             for coalesce in [false, true] {
-                let mut s = settings(dir.path(), Some(url));
-                s.reserve = Some(0);
-                s.coalesce = coalesce;
                 let label = if coalesce { "coalescing" } else { "one UPDATE per request (--coalesce false)" };
-                let row = format!("kxy-id-server, {name} store, --reserve 0, {label}");
-                let rate = server_allocate(s, format!("{system}-{name}-{coalesce}")).await;
-                rows.push((Box::leak(row.into_boxed_str()), rate));
+                let row = Row::Server { store: Some(url.clone()), reserve: Some(0), coalesce };
+                rows.push((format!("kxy-id-server, {name} store, --reserve 0, {label}"), row));
+            }
+        }
+        // Every round runs every row; the medians are reported, so a slow moment of the
+        // machine moves one sample, not a row.
+        let rounds = env_number("KXY_LOAD_ROUNDS", 3).max(1) as usize;
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
+        for round in 0..rounds {
+            for (i, (_, row)) in rows.iter().enumerate() {
+                let system = format!("{system}-{i}-{round}");
+                samples[i].push(row.run(dir.path(), &system).await);
             }
         }
         for db in [mysql, postgres].into_iter().flatten() {
             db.remove().await;
         }
-        println!("\nPOST /api/segment/allocate, {CONNECTIONS} keep-alive connections, {} s per run, 2 cores shared with the load generator\n", load_seconds().as_secs());
+        let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+        let baseline = redis.as_ref().map(|_| medians[0]);
+        println!("\nPOST /api/segment/allocate, {CONNECTIONS} keep-alive connections, {} s per run, median of {rounds} rounds, 2 cores shared with the load generator\n", load_seconds().as_secs());
         println!("| what | requests/s | vs Redis INCRBY | vs old service (1,100/s) |");
         println!("|---|---|---|---|");
-        for (name, rate) in rows {
+        for ((name, _), rate) in rows.iter().zip(medians) {
             let vs = baseline.map(|b| format!("{:.2}×", rate / b)).unwrap_or_else(|| "–".into());
             println!("| {name} | {rate:.0} | {vs} | {:.0}× |", rate / 1100.0);
         }

@@ -83,3 +83,36 @@ pub async fn seeded_state(
     seed(&state, key).await;
     state
 }
+
+/// hyper alone answering every request on `listener` with a fixed allocation envelope and the
+/// headers the server sends: no router, no handler, no store. What any HTTP/1.1 server built
+/// on hyper costs at least, in the same run as the real one.
+pub async fn serve_fixed_answer(listener: tokio::net::TcpListener) {
+    use bytes::Bytes;
+    use http_body_util::Full;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper::service::service_fn(|_req| async {
+            let mut response = http::Response::new(Full::new(Bytes::from_static(
+                br#"{"code":0,"data":{"end":1,"start":1},"msg":"fixed","traceId":null}"#,
+            )));
+            let headers = response.headers_mut();
+            headers.insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+            headers.insert(
+                "x-content-type-options",
+                http::HeaderValue::from_static("nosniff"),
+            );
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        tokio::spawn(
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+        );
+    }
+}
