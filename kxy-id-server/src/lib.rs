@@ -228,6 +228,7 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
         allocator,
         meta,
         durability,
+        coalescing,
     } = kxy_id::store::open(&settings.store_url(), &options).await?;
     let secrets = secret_box(settings)?;
     let options = ServiceOptions {
@@ -272,6 +273,9 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, kxy_id::Error> 
         settings.max_ids_per_minute,
     ));
     state.tokens = Arc::new(tokens);
+    if let Some(stats) = coalescing {
+        state.metrics.watch_coalescing(stats);
+    }
     Ok(state)
 }
 

@@ -31,6 +31,12 @@ fn script_calls(redis: &RedisServer) -> u64 {
         .sum()
 }
 
+/// The value of the unlabelled metric `name` in a `/metrics` text.
+fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// `TASKS` callers allocating `EACH` times at once; the ranges each got, in order, and the
 /// script calls they cost.
 async fn load(redis: &RedisServer, coalesce: &str) -> (Vec<Vec<(i64, i64)>>, i64, u64) {
@@ -75,6 +81,18 @@ async fn load(redis: &RedisServer, coalesce: &str) -> (Vec<Vec<(i64, i64)>>, i64
         per_task.push(t.await.unwrap());
     }
     let calls = script_calls(redis) - before;
+    let (_, _, bytes) = server.get_raw("/metrics", &[]).await;
+    let metrics = String::from_utf8(bytes.to_vec()).unwrap();
+    let coalesced = metric(&metrics, "kxy_id_coalesced_requests_total");
+    let store_calls = metric(&metrics, "kxy_id_coalesced_store_calls_total");
+    if coalesce == "true" {
+        // Every request, and the store calls the server made for them (the script's own count
+        // also holds the counter's creation).
+        assert_eq!(coalesced, Some((TASKS * EACH) as u64), "{metrics}");
+        assert!(store_calls.is_some_and(|c| c <= calls), "{metrics}");
+    } else {
+        assert_eq!((coalesced, store_calls), (None, None), "{metrics}");
+    }
     let counter = server
         .state
         .service

@@ -1,13 +1,16 @@
 //! Prometheus metrics: requests by route and outcome with their latency, IDs handed out and
-//! the largest one, allocation latency, scanner runs and errors, and whether the store
-//! answers. The README's "Monitoring" table lists every name.
+//! the largest one, allocation latency, coalescing, scanner runs and errors, and whether the
+//! store answers. The README's "Monitoring" table lists every name.
 
 mod histogram;
 mod probe;
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use kxy_id::store::CoalesceStats;
 
 use crate::route::Route;
 use histogram::Histogram;
@@ -47,6 +50,8 @@ pub struct Metrics {
     scanner_runs: AtomicU64,
     /// Databases that failed during scanner passes.
     scanner_errors: AtomicU64,
+    /// The store's coalescing, when it coalesces (`--coalesce` without reservation).
+    coalescing: OnceLock<Arc<CoalesceStats>>,
 }
 
 impl Default for Metrics {
@@ -60,6 +65,7 @@ impl Default for Metrics {
             allocate_latency: Histogram::default(),
             scanner_runs: AtomicU64::new(0),
             scanner_errors: AtomicU64::new(0),
+            coalescing: OnceLock::new(),
         }
     }
 }
@@ -101,6 +107,11 @@ impl Metrics {
     /// Counts an allocation refused because the key's range is used up.
     pub fn exhausted(&self) {
         self.exhausted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reports the store's coalescing from now on.
+    pub fn watch_coalescing(&self, stats: Arc<CoalesceStats>) {
+        let _ = self.coalescing.set(stats);
     }
 
     /// Records a scanner pass.
@@ -159,6 +170,22 @@ impl Metrics {
         );
         self.allocate_latency
             .render(&mut out, "kxy_id_allocate_duration_seconds", "");
+        if let Some(stats) = self.coalescing.get() {
+            single(
+                &mut out,
+                "kxy_id_coalesced_requests_total",
+                "counter",
+                "Allocations served through coalescing (--coalesce without reservation).",
+                stats.requests(),
+            );
+            single(
+                &mut out,
+                "kxy_id_coalesced_store_calls_total",
+                "counter",
+                "Store calls those allocations cost; requests per call is the average group.",
+                stats.store_calls(),
+            );
+        }
         single(
             &mut out,
             "kxy_id_scanner_runs_total",

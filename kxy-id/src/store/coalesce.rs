@@ -13,6 +13,7 @@
 //! connection) never strands the requests queued behind it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -35,9 +36,30 @@ pub struct CoalescingAllocator {
     shared: Arc<Shared>,
 }
 
+/// How much coalescing saves: the allocations served and the store calls they cost (their
+/// ratio is the average group). Counters only grow.
+#[derive(Debug, Default)]
+pub struct CoalesceStats {
+    requests: AtomicU64,
+    calls: AtomicU64,
+}
+
+impl CoalesceStats {
+    /// Allocations served (successful or not).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Allocation calls made to the inner store for them.
+    pub fn store_calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     inner: Arc<dyn SegmentAllocator>,
+    stats: Arc<CoalesceStats>,
     /// The requests waiting per key; a key is present while a task serves it.
     queues: Mutex<HashMap<String, Vec<Waiter>>>,
 }
@@ -55,9 +77,15 @@ impl CoalescingAllocator {
         CoalescingAllocator {
             shared: Arc::new(Shared {
                 inner,
+                stats: Arc::default(),
                 queues: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// The allocations served so far and the store calls they cost.
+    pub fn stats(&self) -> Arc<CoalesceStats> {
+        self.shared.stats.clone()
     }
 }
 
@@ -90,15 +118,24 @@ impl Shared {
         }
     }
 
+    /// One call of the inner store, counted.
+    async fn call(&self, key: &SegmentKey, count: i64) -> Result<Segment> {
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.allocate(key, count).await
+    }
+
     /// One store call for the whole group; each waiter gets its part of the range.
     async fn allocate_group(&self, key: &SegmentKey, mut group: Vec<Waiter>) {
+        self.stats
+            .requests
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
         if group.len() == 1 {
             let w = group.pop().expect("one waiter");
-            let _ = w.reply.send(self.inner.allocate(key, w.count).await);
+            let _ = w.reply.send(self.call(key, w.count).await);
             return;
         }
         let total = group.iter().map(|w| w.count).sum();
-        match self.inner.allocate(key, total).await {
+        match self.call(key, total).await {
             Ok(segment) => {
                 let mut next = segment.start;
                 for w in group {
@@ -111,7 +148,7 @@ impl Shared {
             // Near i64::MAX the sum may not fit while some of the counts do: each on its own.
             Err(Error::Overflow { .. }) => {
                 for w in group {
-                    let _ = w.reply.send(self.inner.allocate(key, w.count).await);
+                    let _ = w.reply.send(self.call(key, w.count).await);
                 }
             }
             Err(e) => {

@@ -122,6 +122,8 @@ async fn requests_arriving_during_a_call_share_the_next_one_and_tile_the_range()
         calls <= 4,
         "{calls} store calls for 200 concurrent requests"
     );
+    let stats = a.stats();
+    assert_eq!((stats.requests(), stats.store_calls()), (200, calls as u64));
     segments.sort_by_key(|s| s.start);
     let mut next = 1001;
     for s in &segments {

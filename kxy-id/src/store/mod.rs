@@ -48,7 +48,7 @@ mod reserve;
 mod sql;
 pub mod transfer;
 
-pub use coalesce::CoalescingAllocator;
+pub use coalesce::{CoalesceStats, CoalescingAllocator};
 #[cfg(feature = "memory")]
 pub use memory::{MemoryAllocator, MemoryMetaStore};
 pub use meta::{MetaStore, names};
@@ -72,6 +72,9 @@ pub struct Store {
     pub meta: Arc<dyn MetaStore>,
     /// What the store promises when it crashes, for logs and health checks.
     pub durability: Durability,
+    /// With coalescing ([`OpenOptions::coalesce`]): the allocations served and the store
+    /// calls they cost.
+    pub coalescing: Option<Arc<CoalesceStats>>,
 }
 
 /// What a store promises when it (or the machine under it) crashes.
@@ -212,10 +215,14 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Store> {
             ),
             ..store
         },
-        None if options.coalesce && scheme != "memory" => Store {
-            allocator: Arc::new(CoalescingAllocator::new(store.allocator)),
-            ..store
-        },
+        None if options.coalesce && scheme != "memory" => {
+            let coalescing = CoalescingAllocator::new(store.allocator);
+            Store {
+                coalescing: Some(coalescing.stats()),
+                allocator: Arc::new(coalescing),
+                ..store
+            }
+        }
         None => store,
     })
 }
@@ -240,7 +247,10 @@ async fn open_durable(url: &str, options: &OpenOptions) -> Result<Store> {
             redact_url(url)
         )));
     }
-    let plain = OpenOptions::default().connect_timeout(options.connect_timeout);
+    // The marks are raised, not allocated from: nothing to coalesce.
+    let plain = OpenOptions::default()
+        .connect_timeout(options.connect_timeout)
+        .coalesce(false);
     Box::pin(open(url, &plain)).await
 }
 
@@ -268,6 +278,7 @@ fn store(
         },
         allocator: Arc::new(allocator),
         meta: Arc::new(meta),
+        coalescing: None,
     }
 }
 
@@ -331,6 +342,7 @@ async fn open_redis(url: &str, options: &OpenOptions) -> Result<Store> {
                 Ok(Store {
                     allocator: Arc::new(allocator.with_marks(durable.allocator)),
                     meta: durable.meta,
+                    coalescing: None,
                     durability: Durability {
                         store: "redis",
                         mode: "durable-marks",
