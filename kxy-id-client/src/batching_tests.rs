@@ -107,16 +107,7 @@ async fn each_key_gets_its_own_answer_and_a_failed_batch_falls_back_to_single_fe
     let inner = seeded(20).await;
     let source = Arc::new(BatchingSource::new(inner.clone()));
     // Key 20 has no counter: its own error, the others their segments.
-    let tasks: Vec<_> = (0..21)
-        .map(|i| {
-            let source = source.clone();
-            tokio::spawn(async move { source.fetch(&key(i), 10).await })
-        })
-        .collect();
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.unwrap());
-    }
+    let results = fetch_all(&source, 21).await;
     assert!(results[20].is_err(), "{:?}", results[20]);
     assert!(results[..20].iter().all(Result::is_ok), "{results:?}");
     inner.batch_fails.store(true, Ordering::SeqCst);
