@@ -164,12 +164,13 @@ impl RedisAllocator {
         conn: &mut MultiplexedConnection,
         key: &SegmentKey,
         count: i64,
+        seen: i64,
     ) -> Result<Allocated> {
         let result: redis::RedisResult<redis::Value> = self
             .allocate
             .key(self.redis_key(key))
             .arg(count)
-            .arg(self.guard.seen(key))
+            .arg(seen)
             .invoke_async(conn)
             .await;
         match result {
@@ -258,10 +259,14 @@ impl SegmentAllocator for RedisAllocator {
         loop {
             attempts += 1;
             let mut conn = self.ready(key).await?.conn;
-            let end = match self.allocate_on(&mut conn, key, count).await {
+            // What this server had seen when it sent the request: a concurrent request may
+            // raise it before this answer is read, and must not make an answer given before
+            // the counter existed look like a loss.
+            let seen = self.guard.seen(key);
+            let end = match self.allocate_on(&mut conn, key, count, seen).await {
                 Ok(Allocated::End(end)) => end,
                 Ok(Allocated::Missing) => {
-                    if self.guard.on_missing(key, target)? && attempts < RECONNECT_ATTEMPTS {
+                    if self.guard.on_missing(key, target, seen)? && attempts < RECONNECT_ATTEMPTS {
                         continue;
                     }
                     return Err(Error::KeyNotFound {

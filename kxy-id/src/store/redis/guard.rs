@@ -161,13 +161,26 @@ impl LossGuard {
     /// Called when the counter of `key` is missing: `Ok(true)` to verify again and retry
     /// (marks), `Ok(false)` when the key never existed here, [`Error::DataLoss`] when it did and
     /// nothing durable can restore it.
-    pub(crate) fn on_missing(&self, key: &SegmentKey, target: &str) -> Result<bool> {
+    ///
+    /// `seen_when_sent` is what [`seen`](Self::seen) returned when the request was sent. A
+    /// request sent before this server saw the counter (0) may have been answered "missing"
+    /// before the counter was created, while a concurrent request already used it: that is
+    /// no loss.
+    pub(crate) fn on_missing(
+        &self,
+        key: &SegmentKey,
+        target: &str,
+        seen_when_sent: i64,
+    ) -> Result<bool> {
         let Some(state) = self.state(key) else {
             return Ok(false);
         };
         if self.marks.is_some() {
             self.update(key, |s| s.distrust = true);
             return Ok(true);
+        }
+        if seen_when_sent == 0 {
+            return Ok(false);
         }
         Err(Error::DataLoss(format!(
             "the counter of {key} vanished from Redis at {target} after this server handed out \
@@ -226,5 +239,30 @@ impl LossGuard {
     /// Forgets a deleted key.
     pub(crate) fn forget(&self, key: &SegmentKey) {
         self.lock().remove(key.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_answer_to_a_request_sent_before_the_counter_was_seen_is_no_loss() {
+        let guard = LossGuard::new(None);
+        let key = SegmentKey::new("s", "d", "t", "id").unwrap();
+        // Never seen: missing means "no counter".
+        assert!(!guard.on_missing(&key, "redis", 0).unwrap());
+        // A concurrent request used the counter (seen 7) before an older request's "missing"
+        // answer was read: that answer predates the counter.
+        let sent_before = guard.seen(&key);
+        guard.accept(&key, Segment { start: 1, end: 7 }).await.unwrap();
+        assert!(!guard.on_missing(&key, "redis", sent_before).unwrap());
+        // A request sent after the counter was seen and answered "missing": the counter vanished.
+        let sent_after = guard.seen(&key);
+        assert_eq!(sent_after, 7);
+        assert!(matches!(
+            guard.on_missing(&key, "redis", sent_after),
+            Err(Error::DataLoss(_))
+        ));
     }
 }
