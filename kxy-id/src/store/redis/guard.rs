@@ -255,7 +255,10 @@ mod tests {
         // A concurrent request used the counter (seen 7) before an older request's "missing"
         // answer was read: that answer predates the counter.
         let sent_before = guard.seen(&key);
-        guard.accept(&key, Segment { start: 1, end: 7 }).await.unwrap();
+        guard
+            .accept(&key, Segment { start: 1, end: 7 })
+            .await
+            .unwrap();
         assert!(!guard.on_missing(&key, "redis", sent_before).unwrap());
         // A request sent after the counter was seen and answered "missing": the counter vanished.
         let sent_after = guard.seen(&key);
